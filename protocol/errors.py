@@ -1,0 +1,95 @@
+"""One error hierarchy for the whole protocol, with stable reason codes.
+
+Errors split the way h11 splits them: a ``LocalError`` means *we* misused the
+API (a bug to fix here); a ``Rejected`` means *the remote side* sent something
+the protocol refuses. A rejection carries a stable reason code (listed in
+``specs/events.md``; other implementations return the same codes for the same
+test vectors) and what a node should do about the sender, in the terms of
+gossipsub v1.1 validators: penalize it, ignore the message quietly, or hold
+the message until what it depends on arrives.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Action(enum.StrEnum):
+    """What a node does with a rejected message and its sender."""
+
+    #: The sender is at fault: drop the message and lower the sender's score.
+    REJECT = "reject"
+    #: Drop the message without blaming the sender (it may be right later,
+    #: e.g. our clock is behind theirs).
+    IGNORE = "ignore"
+    #: Keep the message aside and fetch what it depends on; retry afterwards.
+    HOLD = "hold"
+
+
+class Reason(enum.StrEnum):
+    """Stable reason codes. The string values are part of the protocol."""
+
+    # -- decoding (specs/events.md, "Encoding") --
+    TOO_LARGE = "too_large"
+    TRUNCATED = "truncated"
+    TRAILING_BYTES = "trailing_bytes"
+    TOO_DEEP = "too_deep"
+    MALFORMED = "malformed"
+    INDEFINITE_LENGTH = "indefinite_length"
+    NON_MINIMAL_WIDTH = "non_minimal_width"
+    UNSORTED_KEYS = "unsorted_keys"
+    DUPLICATE_KEY = "duplicate_key"
+    BAD_MAP_KEY = "bad_map_key"
+    FLOAT_NOT_ALLOWED = "float_not_allowed"
+    TAG_NOT_ALLOWED = "tag_not_allowed"
+    SIMPLE_NOT_ALLOWED = "simple_not_allowed"
+    INT_OUT_OF_RANGE = "int_out_of_range"
+    INVALID_UTF8 = "invalid_utf8"
+    # -- envelope (specs/events.md, "Envelope") --
+    BAD_ENVELOPE = "bad_envelope"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    UNKNOWN_VERSION = "unknown_version"
+    BAD_FIELD = "bad_field"
+    BAD_REFS = "bad_refs"
+    UNKNOWN_KIND = "unknown_kind"
+    BAD_BODY = "bad_body"
+    # -- signature --
+    BAD_SIGNATURE = "bad_signature"
+    # -- rules against state --
+    TS_IN_FUTURE = "ts_in_future"
+    MISSING_REFS = "missing_refs"
+    TS_BEFORE_REF = "ts_before_ref"
+
+
+#: The action for each reason. Everything not listed is the sender's fault.
+_ACTIONS: dict[Reason, Action] = {
+    Reason.TS_IN_FUTURE: Action.IGNORE,
+    Reason.MISSING_REFS: Action.HOLD,
+}
+
+
+def action_for(reason: Reason) -> Action:
+    """What to do with the sender of a message rejected for ``reason``."""
+    return _ACTIONS.get(reason, Action.REJECT)
+
+
+class AylluError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class LocalError(AylluError):
+    """The caller misused an API: a bug on this side, never the peer's fault."""
+
+
+class Rejected(AylluError):
+    """The input breaks a protocol rule; ``reason`` says which, stably."""
+
+    def __init__(self, reason: Reason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+    @property
+    def action(self) -> Action:
+        return action_for(self.reason)

@@ -1,0 +1,210 @@
+"""Events: the signed envelope every fact on the network travels in.
+
+Theory of operation
+-------------------
+An event on the wire is the canonical CBOR array ``[unsigned, signature]``.
+``unsigned`` is a map with exactly the fields of ``ENVELOPE_FIELDS``; the
+event id is SHA-256 over the canonical bytes of ``unsigned``; the signature
+is Ed25519 by ``author`` over ``SIGNATURE_DOMAIN || id``. The domain string
+makes a signature given for an event useless for any other purpose.
+
+Because the decoder accepts only canonical bytes, the bytes of ``unsigned``
+inside a valid signed event are exactly the bytes the id is computed over:
+the array header is one byte (0x82) and the signature is the last 66 bytes
+(0x58 0x40 and 64 bytes). Parsing hashes that slice and never re-encodes.
+
+``parse_event`` checks structure only (cheap); ``verify_signature`` is the
+expensive check and is separate so the ingest path can run it on many events
+while the store commits others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.bindings
+import nacl.exceptions
+from nacl.signing import SigningKey
+
+from protocol import cbor
+from protocol.errors import LocalError, Reason, Rejected
+from protocol.kinds import check_body
+
+#: The only envelope version this implementation speaks.
+VERSION = 1
+#: Envelope fields of version 1, in canonical key order.
+ENVELOPE_FIELDS = ("v", "ts", "body", "kind", "refs", "group", "author")
+#: Prepended to the event id to form the signed message.
+SIGNATURE_DOMAIN = b"ayllu/event/v1\x00"
+MAX_REFS = 16
+#: Timestamps are milliseconds since the Unix epoch, kept within the integers
+#: every language represents exactly (2**53 - 1, JavaScript's safe integers).
+MAX_TS = 2**53 - 1
+ID_SIZE = 32
+KEY_SIZE = 32
+SIGNATURE_SIZE = 64
+_SIGNATURE_TAIL = 2 + SIGNATURE_SIZE  # 0x58 0x40 then the signature
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An unsigned event: what the author states. ``body`` must not be mutated."""
+
+    kind: str
+    group: bytes
+    author: bytes
+    ts: int
+    body: Mapping[str, Any]
+    refs: tuple[bytes, ...] = ()
+    version: int = VERSION
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "v": self.version,
+            "ts": self.ts,
+            "body": dict(self.body),
+            "kind": self.kind,
+            "refs": list(self.refs),
+            "group": self.group,
+            "author": self.author,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEvent:
+    """An event with its id, signature and exact wire bytes.
+
+    A SignedEvent from ``parse_event`` is well formed; whether its signature
+    holds is only known after ``verify_signature``.
+    """
+
+    event: Event
+    id: bytes
+    signature: bytes
+    raw: bytes
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def group(self) -> bytes:
+        return self.event.group
+
+    @property
+    def author(self) -> bytes:
+        return self.event.author
+
+    @property
+    def ts(self) -> int:
+        return self.event.ts
+
+    @property
+    def refs(self) -> tuple[bytes, ...]:
+        return self.event.refs
+
+
+def event_id(unsigned_bytes: bytes) -> bytes:
+    return hashlib.sha256(unsigned_bytes).digest()
+
+
+def signed_message(eid: bytes) -> bytes:
+    return SIGNATURE_DOMAIN + eid
+
+
+def sign(event: Event, key: SigningKey) -> SignedEvent:
+    """Sign ``event`` with ``key``; LocalError if a receiver would refuse it."""
+    if bytes(key.verify_key) != event.author:
+        raise LocalError("the signing key is not the event's author")
+    unsigned_bytes = cbor.encode(event.to_value())
+    try:
+        checked = _check_unsigned(cbor.decode(unsigned_bytes))
+    except Rejected as exc:
+        raise LocalError(f"refusing to sign an invalid event: {exc}") from exc
+    eid = event_id(unsigned_bytes)
+    signature = key.sign(signed_message(eid)).signature
+    raw = b"\x82" + unsigned_bytes + b"\x58\x40" + signature
+    return SignedEvent(event=checked, id=eid, signature=signature, raw=raw)
+
+
+def parse_event(raw: bytes) -> SignedEvent:
+    """Decode and check the structure of a signed event (not its signature)."""
+    value = cbor.decode(raw)
+    if type(value) is not list or len(value) != 2:
+        raise Rejected(Reason.BAD_ENVELOPE, "a signed event is an array of 2 items")
+    unsigned, signature = value
+    if type(unsigned) is not dict:
+        raise Rejected(Reason.BAD_ENVELOPE, "item 0 must be the unsigned event map")
+    if type(signature) is not bytes or len(signature) != SIGNATURE_SIZE:
+        raise Rejected(Reason.BAD_ENVELOPE, "item 1 must be a 64-byte signature")
+    event = _check_unsigned(unsigned)
+    eid = event_id(raw[1:-_SIGNATURE_TAIL])
+    return SignedEvent(event=event, id=eid, signature=signature, raw=bytes(raw))
+
+
+def verify_signature(signed: SignedEvent) -> None:
+    """Raise Rejected(bad_signature) unless the author signed this event id.
+
+    libsodium's rules apply (specs/events.md, "Signature"): S must be below
+    the group order and neither the key nor R may be of small order.
+    """
+    try:
+        nacl.bindings.crypto_sign_open(
+            signed.signature + signed_message(signed.id), signed.event.author
+        )
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
+        raise Rejected(Reason.BAD_SIGNATURE, "signature does not verify") from None
+
+
+def _check_unsigned(fields: dict[str, Any]) -> Event:
+    """The envelope rules of specs/events.md, in the order the spec lists."""
+    if "v" not in fields:
+        raise Rejected(Reason.MISSING_FIELD, "'v'")
+    version = fields["v"]
+    if type(version) is not int:
+        raise Rejected(Reason.BAD_FIELD, "'v' must be an integer")
+    if version != VERSION:
+        raise Rejected(Reason.UNKNOWN_VERSION, f"version {version}")
+    for name in fields:
+        if name not in ENVELOPE_FIELDS:
+            raise Rejected(Reason.UNKNOWN_FIELD, repr(name))
+    for name in ENVELOPE_FIELDS:
+        if name not in fields:
+            raise Rejected(Reason.MISSING_FIELD, repr(name))
+
+    ts = fields["ts"]
+    if type(ts) is not int or not 0 <= ts <= MAX_TS:
+        raise Rejected(Reason.BAD_FIELD, "'ts' must be an integer in [0, 2**53-1]")
+    group = fields["group"]
+    if type(group) is not bytes or len(group) != ID_SIZE:
+        raise Rejected(Reason.BAD_FIELD, "'group' must be 32 bytes")
+    author = fields["author"]
+    if type(author) is not bytes or len(author) != KEY_SIZE:
+        raise Rejected(Reason.BAD_FIELD, "'author' must be 32 bytes")
+    refs = _check_refs(fields["refs"])
+    kind = fields["kind"]
+    if type(kind) is not str:
+        raise Rejected(Reason.BAD_FIELD, "'kind' must be a text string")
+    body = fields["body"]
+    if type(body) is not dict:
+        raise Rejected(Reason.BAD_FIELD, "'body' must be a map")
+    check_body(kind, body)
+    return Event(kind=kind, group=group, author=author, ts=ts, body=body, refs=refs)
+
+
+def _check_refs(refs: Any) -> tuple[bytes, ...]:
+    if type(refs) is not list:
+        raise Rejected(Reason.BAD_FIELD, "'refs' must be an array")
+    if len(refs) > MAX_REFS:
+        raise Rejected(Reason.BAD_REFS, f"{len(refs)} refs > {MAX_REFS}")
+    previous = b""
+    for ref in refs:
+        if type(ref) is not bytes or len(ref) != ID_SIZE:
+            raise Rejected(Reason.BAD_REFS, "each ref must be a 32-byte event id")
+        if ref <= previous:
+            raise Rejected(Reason.BAD_REFS, "refs must be strictly ascending")
+        previous = ref
+    return tuple(refs)

@@ -1,0 +1,118 @@
+"""The registry of event kinds and the shape each kind's body must have.
+
+A kind names what an event means; its body schema is part of the protocol
+(specs/events.md, "Kinds"). Bodies are strict: a field that the schema does
+not name is refused, so two implementations never disagree about whether an
+extra field "counts". A kind that needs new fields becomes a new kind.
+
+Later issues register their kinds here (group charters, ballots, votes, ...);
+each registration is a rule change and comes with its spec section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocol.errors import Reason, Rejected
+
+#: A check returns an error message, or None when the value is fine.
+Check = Callable[[Any], str | None]
+
+#: BCP 47, simplified: a 2-3 letter primary language subtag, then subtags of
+#: 1-8 letters or digits ("es", "qu", "ay", "en", "es-PE", "qu-Latn-PE").
+_LANG_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def text(min_chars: int, max_chars: int) -> Check:
+    """A text string of ``min_chars`` to ``max_chars`` Unicode code points."""
+
+    def check(value: Any) -> str | None:
+        if type(value) is not str:
+            return "must be a text string"
+        if not min_chars <= len(value) <= max_chars:
+            return f"must have {min_chars} to {max_chars} characters"
+        return None
+
+    return check
+
+
+def lang_tag(value: Any) -> str | None:
+    """A language tag in the simplified BCP 47 form above, at most 35 chars."""
+    if type(value) is not str or len(value) > 35 or not _LANG_TAG.fullmatch(value):
+        return "must be a language tag such as 'es', 'qu' or 'ay-PE'"
+    return None
+
+
+def byte_string(min_len: int, max_len: int) -> Check:
+    def check(value: Any) -> str | None:
+        if type(value) is not bytes:
+            return "must be a byte string"
+        if not min_len <= len(value) <= max_len:
+            return f"must have {min_len} to {max_len} bytes"
+        return None
+
+    return check
+
+
+def array_of(item: Check, min_items: int, max_items: int) -> Check:
+    def check(value: Any) -> str | None:
+        if type(value) is not list:
+            return "must be an array"
+        if not min_items <= len(value) <= max_items:
+            return f"must have {min_items} to {max_items} items"
+        for index, element in enumerate(value):
+            problem = item(element)
+            if problem:
+                return f"item {index} {problem}"
+        return None
+
+    return check
+
+
+@dataclass(frozen=True)
+class BodySchema:
+    """Required and optional fields of a body, each with its check."""
+
+    required: Mapping[str, Check]
+    optional: Mapping[str, Check] = field(default_factory=dict)
+
+    def check(self, body: Mapping[str, Any]) -> None:
+        """Raise Rejected(bad_body) for the first field, in key order, that fails."""
+        for name in sorted(body, key=_canonical_key_order):
+            rule = self.required.get(name) or self.optional.get(name)
+            if rule is None:
+                raise Rejected(Reason.BAD_BODY, f"unknown field {name!r}")
+            problem = rule(body[name])
+            if problem:
+                raise Rejected(Reason.BAD_BODY, f"{name!r} {problem}")
+        for name in sorted(self.required, key=_canonical_key_order):
+            if name not in body:
+                raise Rejected(Reason.BAD_BODY, f"missing field {name!r}")
+
+
+def _canonical_key_order(key: str) -> tuple[int, bytes]:
+    encoded = key.encode("utf-8")
+    return (len(encoded), encoded)
+
+
+#: kind name -> body schema. The names are part of the protocol.
+KINDS: dict[str, BodySchema] = {
+    # A short free-text message to a group: announcements, minutes, notices.
+    "note": BodySchema(required={"lang": lang_tag, "text": text(1, 10_000)}),
+    # Where the author's node can be reached: binary multiaddrs (the libp2p
+    # multiaddr byte form). The newest record of an author replaces older ones.
+    "peer.record": BodySchema(
+        required={"addrs": array_of(byte_string(2, 256), 1, 16)},
+    ),
+}
+
+
+def check_body(kind: str, body: Mapping[str, Any]) -> None:
+    """Raise Rejected(unknown_kind | bad_body) unless ``body`` fits ``kind``."""
+    schema = KINDS.get(kind)
+    if schema is None:
+        raise Rejected(Reason.UNKNOWN_KIND, f"kind {kind!r}")
+    schema.check(body)
