@@ -33,6 +33,9 @@ NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
 #: Raspberry Pi while still costing an attacker 64 MiB per guess.
 KDF_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
 KDF_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+#: A key file cannot make us spend more than libsodium's "sensitive" cost.
+_MAX_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE
+_MAX_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE
 
 
 class KeyFileError(LocalError):
@@ -113,8 +116,10 @@ def decode_keyfile(data: bytes, passphrase: bytes | None = None) -> SigningKey:
         if not isinstance(sealed, dict) or sealed.get("kdf") != "argon2id13":
             raise KeyFileError("unknown sealing in the key file")
         opslimit, memlimit = sealed.get("opslimit"), sealed.get("memlimit")
-        if not isinstance(opslimit, int) or not isinstance(memlimit, int):
-            raise KeyFileError("the key file's KDF limits are not integers")
+        if not isinstance(opslimit, int) or not 0 < opslimit <= _MAX_OPSLIMIT:
+            raise KeyFileError("the key file's Argon2id opslimit is out of range")
+        if not isinstance(memlimit, int) or not 0 < memlimit <= _MAX_MEMLIMIT:
+            raise KeyFileError("the key file's Argon2id memlimit is out of range")
         salt = _hex(sealed, "salt", SALT_SIZE)
         box = nacl.secret.SecretBox(_derive(passphrase, salt, opslimit, memlimit))
         try:
