@@ -85,23 +85,62 @@ class _Decoder:
     def _fail(self, reason: Reason, detail: str) -> Rejected:
         return Rejected(reason, f"{detail} at offset {self.pos}")
 
-    def _take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise self._fail(Reason.TRUNCATED, f"need {n} bytes")
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
     def item(self, depth: int) -> Value:
         if depth > self.max_depth:
             raise self._fail(Reason.TOO_DEEP, f"depth {depth} > {self.max_depth}")
         data = self.data
-        if self.pos >= len(data):
+        pos = self.pos
+        if pos >= len(data):
             raise self._fail(Reason.TRUNCATED, "need an item")
-        initial = data[self.pos]
+        initial = data[pos]
         major, info = initial >> 5, initial & 0x1F
-        # Types outside the data model are refused from their first byte.
+        if major >= 6 or info > 27:
+            return self._special(major, info)
+        if info < 24:
+            arg = info
+            pos += 1
+        else:
+            width = _WIDTH[info]
+            end = pos + 1 + width
+            if end > len(data):
+                raise self._fail(Reason.TRUNCATED, f"need {width} bytes")
+            arg = int.from_bytes(data[pos + 1 : end], "big")
+            if arg < _MIN_FOR_WIDTH[info]:
+                raise self._fail(Reason.NON_MINIMAL_WIDTH, f"{arg} in a {width}-byte width")
+            pos = end
+        self.pos = pos
+
+        if major == 3 or major == 2:
+            end = pos + arg
+            if end > len(data):
+                raise self._fail(Reason.TRUNCATED, f"need {arg} bytes")
+            chunk = data[pos:end]
+            if major == 2:
+                self.pos = end
+                return chunk
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._fail(Reason.INVALID_UTF8, "text string") from None
+            self.pos = end
+            return text
+        if major == 0:
+            if arg > _INT_MAX:
+                raise self._fail(Reason.INT_OUT_OF_RANGE, "integer above 2**63-1")
+            return arg
+        if major == 1:
+            if arg > _INT_MAX:
+                raise self._fail(Reason.INT_OUT_OF_RANGE, "integer below -2**63")
+            return -1 - arg
+        if major == 4:
+            return [self.item(depth + 1) for _ in range(arg)]
+        return self._map(arg, depth)
+
+    def _special(self, major: int, info: int) -> Value:
+        """Tags, major type 7, and additional information 28 to 31.
+
+        Types outside the data model are refused from their first byte.
+        """
         if major == 6:
             raise self._fail(Reason.TAG_NOT_ALLOWED, "tag")
         if major == 7:
@@ -119,38 +158,7 @@ class _Decoder:
             if major in (2, 3, 4, 5):
                 raise self._fail(Reason.INDEFINITE_LENGTH, "indefinite length")
             raise self._fail(Reason.MALFORMED, "indefinite length on an integer")
-        if info in (28, 29, 30):
-            raise self._fail(Reason.MALFORMED, f"reserved additional information {info}")
-        self.pos += 1
-        if info < 24:
-            arg = info
-        else:
-            arg = int.from_bytes(self._take(_WIDTH[info]), "big")
-            if arg < _MIN_FOR_WIDTH[info]:
-                self.pos -= _WIDTH[info] + 1
-                raise self._fail(Reason.NON_MINIMAL_WIDTH, f"{arg} in a {_WIDTH[info]}-byte width")
-
-        if major == 0:
-            if arg > _INT_MAX:
-                raise self._fail(Reason.INT_OUT_OF_RANGE, "integer above 2**63-1")
-            return arg
-        if major == 1:
-            if arg > _INT_MAX:
-                raise self._fail(Reason.INT_OUT_OF_RANGE, "integer below -2**63")
-            return -1 - arg
-        if major == 2:
-            return self._take(arg)
-        if major == 3:
-            start = self.pos
-            raw = self._take(arg)
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self.pos = start
-                raise self._fail(Reason.INVALID_UTF8, "text string") from None
-        if major == 4:
-            return [self.item(depth + 1) for _ in range(arg)]
-        return self._map(arg, depth)
+        raise self._fail(Reason.MALFORMED, f"reserved additional information {info}")
 
     def _map(self, count: int, depth: int) -> dict[str, Value]:
         result: dict[str, Value] = {}

@@ -53,10 +53,18 @@ class Verdict:
 ACCEPTED = Verdict()
 
 
-def check_against_state(event: SignedEvent, view: StateView, now_ms: int) -> None:
-    """Raise Rejected unless ``event`` fits the state; signature not checked."""
+def check_clock(event: SignedEvent, now_ms: int) -> None:
+    """Raise Rejected(ts_in_future) for an event stamped too far ahead."""
     if event.ts > now_ms + MAX_CLOCK_SKEW_MS:
         raise Rejected(Reason.TS_IN_FUTURE, f"ts {event.ts} is ahead of {now_ms} + skew")
+
+
+def check_refs(event: SignedEvent, view: StateView) -> None:
+    """Raise Rejected unless every ref is held and none is newer than ``event``.
+
+    A ref newer than the event condemns it whatever is missing, so that
+    check comes first; missing refs only mean "not yet".
+    """
     missing: list[bytes] = []
     for ref in event.refs:
         ref_ts = view.event_ts(ref)
@@ -66,6 +74,12 @@ def check_against_state(event: SignedEvent, view: StateView, now_ms: int) -> Non
             raise Rejected(Reason.TS_BEFORE_REF, f"ref {ref.hex()} is newer than the event")
     if missing:
         raise Rejected(Reason.MISSING_REFS, " ".join(ref.hex() for ref in missing))
+
+
+def check_against_state(event: SignedEvent, view: StateView, now_ms: int) -> None:
+    """Raise Rejected unless ``event`` fits the state; signature not checked."""
+    check_clock(event, now_ms)
+    check_refs(event, view)
 
 
 def validate(event: SignedEvent, view: StateView, now_ms: int) -> Verdict:

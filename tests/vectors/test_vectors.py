@@ -31,6 +31,7 @@ class KnownEvents:
 
 def test_committed_vectors_are_what_the_builder_makes() -> None:
     assert vector_builder.VECTORS_PATH.read_text(encoding="utf-8") == vector_builder.render()
+    assert vector_builder.SAMPLE_PATH.read_bytes() == vector_builder.sample()
 
 
 @pytest.mark.parametrize("key", VECTORS["keys"], ids=lambda k: k["name"])

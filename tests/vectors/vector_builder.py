@@ -25,7 +25,10 @@ from protocol.errors import Reason
 from protocol.event import SIGNATURE_DOMAIN, Event, sign
 from protocol.keys import key_from_seed, peer_id
 
-VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "events.json"
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "specs" / "vectors"
+VECTORS_PATH = VECTORS_DIR / "events.json"
+#: The first valid vector as a binary file, for trying `ayllu event verify`.
+SAMPLE_PATH = VECTORS_DIR / "note.cbor"
 
 SEED_A = bytes(range(32))
 SEED_B = hashlib.sha256(b"ayllu test vector key B").digest()
@@ -289,6 +292,11 @@ def render() -> str:
     return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
 
 
+def sample() -> bytes:
+    return bytes.fromhex(build()["valid"][0]["input_hex"])
+
+
 if __name__ == "__main__":
     VECTORS_PATH.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {VECTORS_PATH}\n")
+    SAMPLE_PATH.write_bytes(sample())
+    sys.stdout.write(f"wrote {VECTORS_PATH} and {SAMPLE_PATH}\n")

@@ -1,0 +1,105 @@
+"""Ingest throughput against its floor: raw Ed25519 verification.
+
+Builds N signed events (many authors and groups, a share with refs to
+earlier events), then measures in the same run:
+
+  raw_verify_per_s  pynacl's crypto_sign_open over those events' signed
+                    messages, nothing else: the cost no ingest path avoids;
+  ingest_per_s      the whole path from wire bytes: decode, envelope and
+                    body checks, signature, rules against state, commit to
+                    a fresh SQLite store in batches (node/ingest.py).
+
+ratio = ingest_per_s / raw_verify_per_s; the goal is >= 0.6, since the
+signature check should be the only thing that costs. Prints one JSON object.
+
+    python bench/ingest.py [--n 50000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nacl.bindings
+import trio
+
+from node.ingest import ingest_raw
+from protocol.event import Event, SignedEvent, sign, signed_message
+from protocol.keys import key_from_seed
+from storage import IngestStatus, open_sqlite_store
+
+BASE_TS = 1_767_225_600_000
+
+
+def build_events(n: int) -> list[SignedEvent]:
+    keys = [key_from_seed(hashlib.sha256(b"bench key %d" % i).digest()) for i in range(64)]
+    groups = [hashlib.sha256(b"bench group %d" % i).digest() for i in range(25)]
+    events: list[SignedEvent] = []
+    for index in range(n):
+        key = keys[index % len(keys)]
+        # One event in four refers to one of the 100 events before it.
+        refs = (events[index - 1 - index % 100].id,) if index >= 100 and index % 4 == 0 else ()
+        event = Event(
+            kind="note",
+            group=groups[index % len(groups)],
+            author=bytes(key.verify_key),
+            ts=BASE_TS + index,
+            refs=refs,
+            body={"lang": "qu" if index % 3 else "es", "text": f"Willakuy {index}: huñunakuy."},
+        )
+        events.append(sign(event, key))
+    return events
+
+
+def measure_raw_verify(events: list[SignedEvent]) -> float:
+    inputs = [(e.signature + signed_message(e.id), e.author) for e in events]
+    started = time.perf_counter()
+    for signed, author in inputs:
+        nacl.bindings.crypto_sign_open(signed, author)
+    return len(inputs) / (time.perf_counter() - started)
+
+
+async def measure_ingest(events: list[SignedEvent], batch: int) -> float:
+    raws = [event.raw for event in events]
+    with tempfile.TemporaryDirectory() as directory:
+        async with open_sqlite_store(Path(directory) / "bench.sqlite3") as store:
+            started = time.perf_counter()
+            outcomes = await ingest_raw(store, raws, BASE_TS + len(raws), batch_size=batch)
+            elapsed = time.perf_counter() - started
+            stored = await store.count()
+    accepted = sum(outcome.status is IngestStatus.ACCEPTED for outcome in outcomes)
+    if accepted != len(raws) or stored != len(raws):
+        raise SystemExit(f"bench is broken: {accepted} accepted, {stored} stored of {len(raws)}")
+    return len(raws) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=50_000, help="events to build (default 50000)")
+    parser.add_argument("--batch", type=int, default=500, help="events per transaction")
+    args = parser.parse_args()
+    events = build_events(args.n)
+    raw = measure_raw_verify(events)
+    ingest = trio.run(measure_ingest, events, args.batch)
+    json.dump(
+        {
+            "n": args.n,
+            "batch": args.batch,
+            "raw_verify_per_s": round(raw),
+            "ingest_per_s": round(ingest),
+            "ratio": round(ingest / raw, 3),
+            "python": platform.python_version(),
+        },
+        sys.stdout,
+    )
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""The event store on SQLite, driven from trio.
+
+Theory of operation
+-------------------
+sqlite3 blocks, and aiosqlite only speaks asyncio, so this module does what
+aiosqlite does inside, in trio terms: ONE connection, used only from worker
+threads through ``trio.to_thread.run_sync`` with a ``CapacityLimiter(1)``.
+Calls therefore run one at a time, in the order they queue, and never on two
+threads at once (``check_same_thread=False`` only lets the connection move
+between worker threads). Every public method makes exactly one thread call
+that runs all its statements, so a batch of 500 events costs one thread hop.
+pynacl and sqlite3 release the GIL: the node can verify the next batch's
+signatures while this thread commits the current one.
+
+A call is not cancellable once it holds the limiter (trio's default,
+``abandon_on_cancel=False``): trio waits for the thread, so a transaction is
+never left half way and a committed batch's results are never dropped. A
+cancel arriving meanwhile is delivered at the caller's next checkpoint.
+
+Durability and atomicity: WAL journal with ``synchronous=FULL``, so COMMIT
+returns only once the WAL is on disk and an ACCEPTED event survives power
+loss; WAL also lets another process (a backup, the CLI) read while the node
+writes. A write is ``BEGIN IMMEDIATE`` .. ``COMMIT``: the write lock is taken
+before validation reads the state, so nothing changes between the check and
+the write, and any failure rolls the whole batch back before StorageError is
+raised.
+
+Ingest does a constant number of statements per batch: one ``IN`` lookup of
+every id the batch names (its events and their refs), the pure decision of
+``storage.ingest``, then one ``executemany`` per table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import trio
+
+from protocol.errors import LocalError
+from protocol.event import SignedEvent
+from protocol.fingerprint import from_limb_sums, id_limbs
+from storage.ingest import plan_ingest
+from storage.interface import (
+    DEFAULT_LIMIT,
+    IngestResult,
+    Key,
+    RangeSummary,
+    StorageError,
+    StoredEvent,
+    check_limit,
+)
+from storage.schema import LIMB_COLUMNS, migrate
+
+#: How long a statement waits for another process's lock before failing.
+BUSY_TIMEOUT_S = 5.0
+#: Page cache (KiB). The id index is keyed by random hashes, so every batch
+#: touches pages all over it; a cache that holds it for a few hundred
+#: thousand events saves a read per insert. SQLite allocates it as used.
+CACHE_KIB = 64 * 1024
+#: Checkpoint the WAL into the database every this many pages (SQLite's
+#: default is 1000). The random id index dirties about a page per event, and
+#: a checkpoint writes each page once however often it changed: checkpointing
+#: less often halved the commit cost at 100,000 events, for a WAL file of up
+#: to 32 MiB.
+WAL_AUTOCHECKPOINT_PAGES = 8192
+#: Ids per ``IN (...)`` list: below SQLite's historical limit of 999 host
+#: parameters, so it works with any build.
+_IN_CHUNK = 500
+
+_T = TypeVar("_T")
+
+_EVENT_COLUMNS = "id, ts, kind, grp, author, raw"
+_INSERT_EVENT = (
+    f"INSERT INTO events (seq, {_EVENT_COLUMNS}, {', '.join(LIMB_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (7 + len(LIMB_COLUMNS)))})"
+)
+_INSERT_REF = "INSERT INTO refs (event, ref) VALUES (?, ?)"
+_RANGE_SUMS = f"SELECT count(*), {', '.join(f'sum({c})' for c in LIMB_COLUMNS)} FROM events"
+
+
+@contextlib.asynccontextmanager
+async def open_sqlite_store(path: str | os.PathLike[str]) -> AsyncIterator[SqliteEventStore]:
+    """Open (creating and migrating if needed) the store at ``path``; close on exit."""
+    store = await SqliteEventStore.open(path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+class SqliteEventStore:
+    """``EventStore`` on one SQLite connection. Open it with ``open_sqlite_store``."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        """Take over ``connection``, already configured and migrated by ``_connect``."""
+        self._db: sqlite3.Connection | None = connection
+        self._closing = False
+        self._limiter = trio.CapacityLimiter(1)
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> SqliteEventStore:
+        """Open the store at ``path``; the caller must ``close`` it."""
+        connection = await trio.to_thread.run_sync(_connect, os.fspath(path))
+        return cls(connection)
+
+    async def close(self) -> None:
+        """Close the connection after the calls queued before this one.
+
+        Calls queued after it, or made later, raise LocalError. Shielded: a
+        cancelled owner must still close, or the file stays locked.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(self._close_now, limiter=self._limiter)
+
+    def _close_now(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
+
+    async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]:
+        batch = list(events)
+        if not batch:
+            return []
+        return await self._run(lambda db: _ingest(db, batch, now_ms))
+
+    async def get(self, event_id: bytes) -> bytes | None:
+        def work(db: sqlite3.Connection) -> bytes | None:
+            row = db.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
+            return None if row is None else row[0]
+
+        return await self._run(work)
+
+    async def get_many(self, event_ids: Iterable[bytes]) -> dict[bytes, bytes]:
+        ids = list(set(event_ids))
+        sql = "SELECT id, raw FROM events WHERE id IN ({marks})"
+        return await self._run(lambda db: dict(_read_in(db, sql, ids)))
+
+    async def has(self, event_ids: Iterable[bytes]) -> set[bytes]:
+        ids = list(set(event_ids))
+        sql = "SELECT id FROM events WHERE id IN ({marks})"
+        return await self._run(lambda db: {row[0] for row in _read_in(db, sql, ids)})
+
+    async def query(
+        self,
+        *,
+        group: bytes | None = None,
+        kind: str | None = None,
+        author: bytes | None = None,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+        after: Key | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[StoredEvent]:
+        check_limit(limit)
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("grp", group), ("kind", kind), ("author", author)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        # One lower bound only, the tighter one, so that the index range
+        # starts at the cursor: with both, SQLite may seek by ts alone and
+        # walk every earlier page again.
+        if after is not None and (since_ts is None or after[0] >= since_ts):
+            where.append("(ts, id) > (?, ?)")
+            params.extend(after)
+        elif since_ts is not None:
+            where.append("ts >= ?")
+            params.append(since_ts)
+        if until_ts is not None:
+            where.append("ts < ?")
+            params.append(until_ts)
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events{_where(where)} ORDER BY ts, id LIMIT ?"
+        params.append(limit)
+        return await self._run(lambda db: [StoredEvent(*row) for row in db.execute(sql, params)])
+
+    async def count(self) -> int:
+        return await self._run(lambda db: db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
+        where, params = _key_range(lower, upper)
+        sql = _RANGE_SUMS + _where(where)
+
+        def work(db: sqlite3.Connection) -> RangeSummary:
+            count, *sums = db.execute(sql, params).fetchone()
+            # sum() of no rows is NULL
+            return RangeSummary(count, from_limb_sums([s or 0 for s in sums], count))
+
+        return await self._run(work)
+
+    async def range_keys(self, lower: Key, upper: Key | None, limit: int) -> list[Key]:
+        check_limit(limit)
+        where, params = _key_range(lower, upper)
+        sql = f"SELECT ts, id FROM events{_where(where)} ORDER BY ts, id LIMIT ?"
+        params.append(limit)
+        return await self._run(lambda db: [(ts, eid) for ts, eid in db.execute(sql, params)])
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` on the store's thread: the one way in to the connection."""
+        return await trio.to_thread.run_sync(self._call, work, limiter=self._limiter)
+
+    def _call(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        db = self._db
+        if db is None:
+            raise LocalError("the store is closed")
+        try:
+            return work(db)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """Open, configure and migrate; runs on a worker thread."""
+    try:
+        db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path}: {exc}") from exc
+    try:
+        (mode,) = db.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(mode).lower() != "wal":
+            raise StorageError(f"{path}: cannot use the WAL journal (got {mode!r})")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        migrate(db)
+    except sqlite3.Error as exc:
+        db.close()
+        raise StorageError(f"cannot open {path}: {exc}") from exc
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _ingest(db: sqlite3.Connection, events: list[SignedEvent], now_ms: int) -> list[IngestResult]:
+    """The whole batch in one transaction; see ``storage.ingest`` for the rule."""
+    named = {event.id for event in events}
+    for event in events:
+        named.update(event.refs)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        stored: dict[bytes, tuple[int, int]] = {  # id -> (seq, ts)
+            eid: (seq, ts)
+            for eid, seq, ts in _read_in(
+                db, "SELECT id, seq, ts FROM events WHERE id IN ({marks})", list(named)
+            )
+        }
+
+        def committed_ts(event_id: bytes) -> int | None:
+            if event_id in named:
+                found = stored.get(event_id)
+                return None if found is None else found[1]
+            # Not prefetched: validation asked about an id the batch does not name.
+            row = db.execute("SELECT ts FROM events WHERE id = ?", (event_id,)).fetchone()
+            return None if row is None else row[0]
+
+        plan = plan_ingest(events, committed_ts, now_ms)
+        # Under BEGIN IMMEDIATE no one else writes: the new seqs are ours.
+        (last_seq,) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        seqs = {signed.id: seq for seq, signed in enumerate(plan.accepted, start=last_seq + 1)}
+        seqs.update((eid, seq) for eid, (seq, _) in stored.items())
+        db.executemany(_INSERT_EVENT, map(_event_row, plan.accepted, itertools.count(last_seq + 1)))
+        db.executemany(_INSERT_REF, _ref_rows(plan.accepted, seqs))
+        db.execute("COMMIT")
+    except BaseException as exc:
+        if db.in_transaction:
+            # If ROLLBACK fails too, the original error says more.
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        if isinstance(exc, Exception):
+            raise StorageError(
+                f"ingest of {len(events)} events rolled back: {type(exc).__name__}: {exc}"
+            ) from exc
+        raise
+    return plan.results
+
+
+def _event_row(signed: SignedEvent, seq: int) -> tuple[Any, ...]:
+    event = signed.event
+    return (
+        seq,
+        signed.id,
+        event.ts,
+        event.kind,
+        event.group,
+        event.author,
+        signed.raw,
+        *id_limbs(signed.id),
+    )
+
+
+def _ref_rows(events: list[SignedEvent], seqs: dict[bytes, int]) -> Iterator[tuple[int, int]]:
+    """(event seq, ref seq) rows; every ref is stored or in the batch, or
+    validation would have rejected the event (a KeyError here is a bug and
+    rolls the batch back)."""
+    for signed in events:
+        seq = seqs[signed.id]
+        for ref in signed.event.refs:
+            yield (seq, seqs[ref])
+
+
+def _read_in(db: sqlite3.Connection, sql: str, ids: list[bytes]) -> Iterator[Any]:
+    """Rows of ``sql`` with ``{marks}`` bound to each chunk of ``ids`` in turn."""
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        yield from db.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk)
+
+
+def _key_range(lower: Key, upper: Key | None) -> tuple[list[str], list[Any]]:
+    where = ["(ts, id) >= (?, ?)"]
+    params: list[Any] = [*lower]
+    if upper is not None:
+        where.append("(ts, id) < (?, ?)")
+        params.extend(upper)
+    return where, params
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

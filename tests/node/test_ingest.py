@@ -1,0 +1,60 @@
+"""The ingest pipeline: wire bytes to committed events, one outcome per input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from event_factory import BOB, NOW_MS, note
+
+from node.ingest import ingest_raw
+from protocol.errors import Reason
+from storage import EventStore, IngestStatus, MemoryEventStore, open_sqlite_store
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventStore]:
+    if request.param == "memory":
+        yield MemoryEventStore()
+    else:
+        async with open_sqlite_store(tmp_path / "events.sqlite3") as sqlite_store:
+            yield sqlite_store
+
+
+async def test_outcomes_in_input_order_across_batches(store: EventStore) -> None:
+    first = note(NOW_MS - 10)
+    reply = note(NOW_MS - 5, refs=[first.id], text="reply")
+    orphan = note(NOW_MS - 4, refs=[b"\x09" * 32], text="orphan")
+    forged = bytearray(note(NOW_MS - 3, text="forged").raw)
+    forged[-1] ^= 1
+    inputs = [first.raw, b"\x00garbage", reply.raw, first.raw, bytes(forged), orphan.raw]
+    outcomes = await ingest_raw(store, inputs, NOW_MS, batch_size=2)
+
+    assert [o.status for o in outcomes] == [
+        IngestStatus.ACCEPTED,
+        IngestStatus.REJECTED,
+        IngestStatus.ACCEPTED,
+        IngestStatus.DUPLICATE,
+        IngestStatus.REJECTED,
+        IngestStatus.REJECTED,
+    ]
+    assert [o.reason for o in outcomes] == [
+        None, Reason.TRAILING_BYTES, None, None, Reason.BAD_SIGNATURE, Reason.MISSING_REFS
+    ]
+    assert outcomes[0].id == first.id and outcomes[1].id is None
+    assert await store.has([first.id, reply.id, orphan.id]) == {first.id, reply.id}
+    assert await store.count() == 2
+
+
+async def test_a_reference_in_a_later_batch_waits_for_nothing(store: EventStore) -> None:
+    events = [note(NOW_MS - 100, key=BOB, text="0")]
+    for index in range(1, 30):
+        events.append(note(NOW_MS - 100 + index, refs=[events[-1].id], text=str(index)))
+    outcomes = await ingest_raw(store, [e.raw for e in events], NOW_MS, batch_size=7)
+    assert all(o.status is IngestStatus.ACCEPTED for o in outcomes)
+    assert await store.count() == 30
+
+
+async def test_empty_input(store: EventStore) -> None:
+    assert await ingest_raw(store, [], NOW_MS) == []
