@@ -94,9 +94,9 @@ def init(data_dir: Path, passphrase_file: Any, seal: bool) -> None:
     if passphrase_file is not None:
         passphrase = passphrase_file.readline().rstrip(b"\r\n")
     elif seal:
-        passphrase = click.prompt(
-            "Passphrase", hide_input=True, confirmation_prompt=True
-        ).encode("utf-8")
+        passphrase = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True).encode(
+            "utf-8"
+        )
     if passphrase is not None and not passphrase:
         raise click.UsageError("the passphrase is empty")
     directory = DataDir(data_dir)
@@ -121,9 +121,7 @@ def event() -> None:
 @event.command()
 @click.argument("file", type=click.File("rb"))
 @data_dir_option
-@click.option(
-    "--now-ms", "at_ms", type=int, help="Validate as of this time (ms since the epoch)."
-)
+@click.option("--now-ms", "at_ms", type=int, help="Validate as of this time (ms since the epoch).")
 def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
     """Check one CBOR-encoded event from FILE ('-' for standard input).
 
@@ -242,8 +240,10 @@ def list_(
         if as_json:
             click.echo(json.dumps(described, ensure_ascii=False))
         else:
-            click.echo(f"{described['ts']}  {described['id'][:16]}  {described['kind']:<12} "
-                       f"{described['author_peer_id']}")
+            click.echo(
+                f"{described['ts']}  {described['id'][:16]}  {described['kind']:<12} "
+                f"{described['author_peer_id']}"
+            )
 
 
 def _hex_option(name: str, value: str | None) -> bytes | None:

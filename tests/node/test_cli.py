@@ -65,7 +65,8 @@ def test_verify_valid_sample() -> None:
 
 #: Without a store, `verify` checks everything but the refs rules.
 STATELESS_INVALID = [
-    vector for vector in VECTORS["invalid"]
+    vector
+    for vector in VECTORS["invalid"]
     if vector["reason"] not in {"missing_refs", "ts_before_ref"}
 ]
 
@@ -73,7 +74,11 @@ STATELESS_INVALID = [
 @pytest.mark.parametrize("vector", STATELESS_INVALID, ids=lambda v: v["name"])
 def test_verify_reports_reason_codes(vector: dict[str, str]) -> None:
     code, out = run(
-        "event", "verify", "-", "--now-ms", str(vector["now_ms"]),
+        "event",
+        "verify",
+        "-",
+        "--now-ms",
+        str(vector["now_ms"]),
         stdin=bytes.fromhex(vector["input_hex"]),
     )
     assert code == 1

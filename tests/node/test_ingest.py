@@ -40,7 +40,12 @@ async def test_outcomes_in_input_order_across_batches(store: EventStore) -> None
         IngestStatus.REJECTED,
     ]
     assert [o.reason for o in outcomes] == [
-        None, Reason.TRAILING_BYTES, None, None, Reason.BAD_SIGNATURE, Reason.MISSING_REFS
+        None,
+        Reason.TRAILING_BYTES,
+        None,
+        None,
+        Reason.BAD_SIGNATURE,
+        Reason.MISSING_REFS,
     ]
     assert outcomes[0].id == first.id and outcomes[1].id is None
     assert await store.has([first.id, reply.id, orphan.id]) == {first.id, reply.id}

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import trio
+from event_factory import ALICE, BOB, GROUP_A, GROUP_B, NOW_MS, author_of, note, peer_record
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
-from event_factory import ALICE, BOB, GROUP_A, GROUP_B, NOW_MS, author_of, note, peer_record
 
 from protocol.event import SignedEvent
 from protocol.fingerprint import fingerprint

@@ -112,9 +112,7 @@ def diagnostic(value: Any) -> str:
 
 def build() -> dict[str, Any]:
     first = sign(note(), KEY_A)
-    reply = sign(
-        note("Arí, hamusaqmi.", "qu", ts=TS + 60_000, refs=(first.id,)), KEY_A
-    )
+    reply = sign(note("Arí, hamusaqmi.", "qu", ts=TS + 60_000, refs=(first.id,)), KEY_A)
     record = sign(
         Event(
             kind="peer.record",
@@ -127,8 +125,12 @@ def build() -> dict[str, Any]:
     )
     aymara = sign(note("Jallalla! Taqpachani, ¿kunjamasktasa?", "ay", ts=TS + 2), KEY_A)
     both = sign(
-        note("Acta: " + "acuerdos de la asamblea; " * 12, "es-PE", ts=TS + 120_000,
-             refs=tuple(sorted((first.id, reply.id)))),
+        note(
+            "Acta: " + "acuerdos de la asamblea; " * 12,
+            "es-PE",
+            ts=TS + 120_000,
+            refs=tuple(sorted((first.id, reply.id))),
+        ),
         KEY_A,
     )
     valid_events = [
@@ -136,8 +138,12 @@ def build() -> dict[str, Any]:
         ("note_with_ref", "A Quechua reply referring to an earlier event.", reply, [first]),
         ("peer_record", "A peer record by a second key.", record, []),
         ("note_aymara", "Non-ASCII text in Aymara.", aymara, []),
-        ("note_two_refs_long_text", "Two sorted refs; text over 255 bytes (2-byte length).",
-         both, [first, reply]),
+        (
+            "note_two_refs_long_text",
+            "Two sorted refs; text over 255 bytes (2-byte length).",
+            both,
+            [first, reply],
+        ),
     ]
     valid = [
         {
@@ -161,117 +167,276 @@ def build() -> dict[str, Any]:
     unsigned_pairs = fields_of(base)
     invalid: list[tuple[str, str, bytes, Reason, list[bytes], int]] = []
 
-    def add(name: str, description: str, data: bytes, reason: Reason,
-            state: list[bytes] | None = None, now_ms: int = NOW_MS) -> None:
+    def add(
+        name: str,
+        description: str,
+        data: bytes,
+        reason: Reason,
+        state: list[bytes] | None = None,
+        now_ms: int = NOW_MS,
+    ) -> None:
         invalid.append((name, description, data, reason, state or [], now_ms))
 
     # -- decoding --
-    add("too_large", "65,537 bytes: one more than the limit.",
-        head(2, 65_532, 4) + bytes(65_532), Reason.TOO_LARGE)
+    add(
+        "too_large",
+        "65,537 bytes: one more than the limit.",
+        head(2, 65_532, 4) + bytes(65_532),
+        Reason.TOO_LARGE,
+    )
     add("empty", "No bytes at all.", b"", Reason.TRUNCATED)
     add("truncated", "A valid event missing its last byte.", good[:-1], Reason.TRUNCATED)
-    add("truncated_length", "A byte string declaring more bytes than remain.",
-        b"\x82" + unsigned + b"\x58\x41" + first.signature, Reason.TRUNCATED)
-    add("trailing_bytes", "A valid event followed by one more byte.", good + b"\x00",
-        Reason.TRAILING_BYTES)
+    add(
+        "truncated_length",
+        "A byte string declaring more bytes than remain.",
+        b"\x82" + unsigned + b"\x58\x41" + first.signature,
+        Reason.TRUNCATED,
+    )
+    add(
+        "trailing_bytes",
+        "A valid event followed by one more byte.",
+        good + b"\x00",
+        Reason.TRAILING_BYTES,
+    )
     add("too_deep", "Arrays nested 17 deep.", b"\x81" * 16 + b"\x80", Reason.TOO_DEEP)
     add("reserved_info", "Additional information 28 is reserved.", b"\x1c", Reason.MALFORMED)
-    add("indefinite_array", "The outer array with an indefinite length.",
-        b"\x9f" + unsigned + b"\x58\x40" + first.signature + b"\xff", Reason.INDEFINITE_LENGTH)
-    add("indefinite_text", "An indefinite-length text string in the body.",
-        replace_field(base, "body", raw_map([("lang", cbor.encode("es")),
-                                             ("text", b"\x7f\x62ho\x62la\xff")])),
-        Reason.INDEFINITE_LENGTH)
-    add("non_minimal_int", "The version 1 written in a 1-byte width (0x18 0x01).",
-        replace_field(base, "v", b"\x18\x01"), Reason.NON_MINIMAL_WIDTH)
-    add("non_minimal_length", "The group id's length 32 written in a 2-byte width.",
-        replace_field(base, "group", b"\x59\x00\x20" + GROUP), Reason.NON_MINIMAL_WIDTH)
+    add(
+        "indefinite_array",
+        "The outer array with an indefinite length.",
+        b"\x9f" + unsigned + b"\x58\x40" + first.signature + b"\xff",
+        Reason.INDEFINITE_LENGTH,
+    )
+    add(
+        "indefinite_text",
+        "An indefinite-length text string in the body.",
+        replace_field(
+            base, "body", raw_map([("lang", cbor.encode("es")), ("text", b"\x7f\x62ho\x62la\xff")])
+        ),
+        Reason.INDEFINITE_LENGTH,
+    )
+    add(
+        "non_minimal_int",
+        "The version 1 written in a 1-byte width (0x18 0x01).",
+        replace_field(base, "v", b"\x18\x01"),
+        Reason.NON_MINIMAL_WIDTH,
+    )
+    add(
+        "non_minimal_length",
+        "The group id's length 32 written in a 2-byte width.",
+        replace_field(base, "group", b"\x59\x00\x20" + GROUP),
+        Reason.NON_MINIMAL_WIDTH,
+    )
     swapped = list(unsigned_pairs)
     swapped[2], swapped[3] = swapped[3], swapped[2]
-    add("unsorted_keys", "Envelope keys 'kind' and 'body' swapped.",
-        signed_raw(raw_map(swapped)), Reason.UNSORTED_KEYS)
-    add("length_first_order", "Key 'group' before 'ts': bytewise order puts shorter keys first.",
-        signed_raw(raw_map([unsigned_pairs[0], unsigned_pairs[5], unsigned_pairs[1],
-                            *unsigned_pairs[2:5], unsigned_pairs[6]])), Reason.UNSORTED_KEYS)
-    add("duplicate_key", "The key 'v' twice.",
-        signed_raw(raw_map([unsigned_pairs[0], *unsigned_pairs])), Reason.DUPLICATE_KEY)
-    add("integer_map_key", "A body map with an integer key.",
-        replace_field(base, "body", raw_map([(b"\x01", cbor.encode("x"))])), Reason.BAD_MAP_KEY)
-    add("float", "The timestamp as a double-precision float.",
+    add(
+        "unsorted_keys",
+        "Envelope keys 'kind' and 'body' swapped.",
+        signed_raw(raw_map(swapped)),
+        Reason.UNSORTED_KEYS,
+    )
+    add(
+        "length_first_order",
+        "Key 'group' before 'ts': bytewise order puts shorter keys first.",
+        signed_raw(
+            raw_map(
+                [
+                    unsigned_pairs[0],
+                    unsigned_pairs[5],
+                    unsigned_pairs[1],
+                    *unsigned_pairs[2:5],
+                    unsigned_pairs[6],
+                ]
+            )
+        ),
+        Reason.UNSORTED_KEYS,
+    )
+    add(
+        "duplicate_key",
+        "The key 'v' twice.",
+        signed_raw(raw_map([unsigned_pairs[0], *unsigned_pairs])),
+        Reason.DUPLICATE_KEY,
+    )
+    add(
+        "integer_map_key",
+        "A body map with an integer key.",
+        replace_field(base, "body", raw_map([(b"\x01", cbor.encode("x"))])),
+        Reason.BAD_MAP_KEY,
+    )
+    add(
+        "float",
+        "The timestamp as a double-precision float.",
         replace_field(base, "ts", b"\xfb" + struct.pack(">d", TS)),
-        Reason.FLOAT_NOT_ALLOWED)
-    add("tag", "The self-describing CBOR tag 55799 around a valid event.",
-        b"\xd9\xd9\xf7" + good, Reason.TAG_NOT_ALLOWED)
-    add("undefined", "The simple value undefined as the body text.",
+        Reason.FLOAT_NOT_ALLOWED,
+    )
+    add(
+        "tag",
+        "The self-describing CBOR tag 55799 around a valid event.",
+        b"\xd9\xd9\xf7" + good,
+        Reason.TAG_NOT_ALLOWED,
+    )
+    add(
+        "undefined",
+        "The simple value undefined as the body text.",
         replace_field(base, "body", raw_map([("lang", cbor.encode("es")), ("text", b"\xf7")])),
-        Reason.SIMPLE_NOT_ALLOWED)
-    add("int_too_big", "A timestamp of 2**64 - 1, beyond the signed 64-bit range.",
-        replace_field(base, "ts", b"\x1b" + b"\xff" * 8), Reason.INT_OUT_OF_RANGE)
-    add("invalid_utf8", "Body text with the byte 0xff.",
+        Reason.SIMPLE_NOT_ALLOWED,
+    )
+    add(
+        "int_too_big",
+        "A timestamp of 2**64 - 1, beyond the signed 64-bit range.",
+        replace_field(base, "ts", b"\x1b" + b"\xff" * 8),
+        Reason.INT_OUT_OF_RANGE,
+    )
+    add(
+        "invalid_utf8",
+        "Body text with the byte 0xff.",
         replace_field(base, "body", raw_map([("lang", cbor.encode("es")), ("text", b"\x61\xff")])),
-        Reason.INVALID_UTF8)
+        Reason.INVALID_UTF8,
+    )
     # -- envelope --
-    add("not_an_array", "The unsigned map alone, without the signature array.", unsigned,
-        Reason.BAD_ENVELOPE)
-    add("short_signature", "A 63-byte signature.",
-        b"\x82" + unsigned + b"\x58\x3f" + first.signature[:63], Reason.BAD_ENVELOPE)
-    add("missing_version", "No 'v' field.", signed_raw(raw_map(unsigned_pairs[1:])),
-        Reason.MISSING_FIELD)
-    add("missing_refs_field", "No 'refs' field.",
-        signed_raw(raw_map([p for p in unsigned_pairs if p[0] != "refs"])), Reason.MISSING_FIELD)
-    add("unknown_version", "Version 2.", replace_field(base, "v", cbor.encode(2)),
-        Reason.UNKNOWN_VERSION)
-    add("unknown_field", "An extra envelope field 'net'.",
-        signed_raw(raw_map([*unsigned_pairs[:2], ("net", cbor.encode(b"\x00")),
-                            *unsigned_pairs[2:]])), Reason.UNKNOWN_FIELD)
-    add("short_group", "A 31-byte group id.", replace_field(base, "group", cbor.encode(GROUP[:31])),
-        Reason.BAD_FIELD)
-    add("negative_ts", "A negative timestamp.", replace_field(base, "ts", cbor.encode(-1)),
-        Reason.BAD_FIELD)
-    add("unsorted_refs", "Refs in descending order.",
+    add(
+        "not_an_array",
+        "The unsigned map alone, without the signature array.",
+        unsigned,
+        Reason.BAD_ENVELOPE,
+    )
+    add(
+        "short_signature",
+        "A 63-byte signature.",
+        b"\x82" + unsigned + b"\x58\x3f" + first.signature[:63],
+        Reason.BAD_ENVELOPE,
+    )
+    add(
+        "missing_version",
+        "No 'v' field.",
+        signed_raw(raw_map(unsigned_pairs[1:])),
+        Reason.MISSING_FIELD,
+    )
+    add(
+        "missing_refs_field",
+        "No 'refs' field.",
+        signed_raw(raw_map([p for p in unsigned_pairs if p[0] != "refs"])),
+        Reason.MISSING_FIELD,
+    )
+    add(
+        "unknown_version",
+        "Version 2.",
+        replace_field(base, "v", cbor.encode(2)),
+        Reason.UNKNOWN_VERSION,
+    )
+    add(
+        "unknown_field",
+        "An extra envelope field 'net'.",
+        signed_raw(
+            raw_map([*unsigned_pairs[:2], ("net", cbor.encode(b"\x00")), *unsigned_pairs[2:]])
+        ),
+        Reason.UNKNOWN_FIELD,
+    )
+    add(
+        "short_group",
+        "A 31-byte group id.",
+        replace_field(base, "group", cbor.encode(GROUP[:31])),
+        Reason.BAD_FIELD,
+    )
+    add(
+        "negative_ts",
+        "A negative timestamp.",
+        replace_field(base, "ts", cbor.encode(-1)),
+        Reason.BAD_FIELD,
+    )
+    add(
+        "unsorted_refs",
+        "Refs in descending order.",
         replace_field(base, "refs", cbor.encode(sorted((first.id, reply.id), reverse=True))),
-        Reason.BAD_REFS)
-    add("unknown_kind", "A kind no registry names.",
-        replace_field(base, "kind", cbor.encode("x-unknown")), Reason.UNKNOWN_KIND)
-    add("bad_lang", "A note whose language tag is not a tag.",
+        Reason.BAD_REFS,
+    )
+    add(
+        "unknown_kind",
+        "A kind no registry names.",
+        replace_field(base, "kind", cbor.encode("x-unknown")),
+        Reason.UNKNOWN_KIND,
+    )
+    add(
+        "bad_lang",
+        "A note whose language tag is not a tag.",
         replace_field(base, "body", cbor.encode({"lang": "Español", "text": "hola"})),
-        Reason.BAD_BODY)
-    add("extra_body_field", "A note body with an unknown field.",
+        Reason.BAD_BODY,
+    )
+    add(
+        "extra_body_field",
+        "A note body with an unknown field.",
         replace_field(base, "body", cbor.encode({"lang": "es", "text": "hola", "pin": True})),
-        Reason.BAD_BODY)
+        Reason.BAD_BODY,
+    )
     # -- signature --
     flipped = bytearray(good)
     flipped[-1] ^= 0x01
-    add("flipped_signature_bit", "The last bit of the signature flipped.", bytes(flipped),
-        Reason.BAD_SIGNATURE)
+    add(
+        "flipped_signature_bit",
+        "The last bit of the signature flipped.",
+        bytes(flipped),
+        Reason.BAD_SIGNATURE,
+    )
     altered = sign(note("Asamblea el domingo a las 10."), KEY_A).raw[:-64] + first.signature
     add("altered_body", "A signature moved onto another text.", altered, Reason.BAD_SIGNATURE)
-    add("wrong_signer", "Signed by another key than the author.", signed_raw(unsigned, KEY_B),
-        Reason.BAD_SIGNATURE)
+    add(
+        "wrong_signer",
+        "Signed by another key than the author.",
+        signed_raw(unsigned, KEY_B),
+        Reason.BAD_SIGNATURE,
+    )
     s_value = int.from_bytes(first.signature[32:], "little") + GROUP_ORDER
-    add("non_canonical_s", "S replaced by S + L (the same S modulo L).",
-        good[:-32] + s_value.to_bytes(32, "little"), Reason.BAD_SIGNATURE)
+    add(
+        "non_canonical_s",
+        "S replaced by S + L (the same S modulo L).",
+        good[:-32] + s_value.to_bytes(32, "little"),
+        Reason.BAD_SIGNATURE,
+    )
     small = replace_field(base, "author", cbor.encode(SMALL_ORDER_KEY))
-    add("small_order_key", "An author key of small order with an all-zero signature.",
-        small[:-64] + bytes(64), Reason.BAD_SIGNATURE)
+    add(
+        "small_order_key",
+        "An author key of small order with an all-zero signature.",
+        small[:-64] + bytes(64),
+        Reason.BAD_SIGNATURE,
+    )
     # -- rules against state --
-    add("ts_in_future", "Stamped 10 minutes and 1 ms ahead of now.",
-        sign(note(ts=NOW_MS + 600_001), KEY_A).raw, Reason.TS_IN_FUTURE)
+    add(
+        "ts_in_future",
+        "Stamped 10 minutes and 1 ms ahead of now.",
+        sign(note(ts=NOW_MS + 600_001), KEY_A).raw,
+        Reason.TS_IN_FUTURE,
+    )
     unknown_ref = hashlib.sha256(b"an event nobody has").digest()
-    add("missing_refs", "Refers to an event the state does not hold.",
-        sign(note(refs=(unknown_ref,)), KEY_A).raw, Reason.MISSING_REFS)
-    add("ts_before_ref", "Stamped before the event it refers to.",
-        sign(note(ts=TS - 1, refs=(first.id,)), KEY_A).raw, Reason.TS_BEFORE_REF, [good])
+    add(
+        "missing_refs",
+        "Refers to an event the state does not hold.",
+        sign(note(refs=(unknown_ref,)), KEY_A).raw,
+        Reason.MISSING_REFS,
+    )
+    add(
+        "ts_before_ref",
+        "Stamped before the event it refers to.",
+        sign(note(ts=TS - 1, refs=(first.id,)), KEY_A).raw,
+        Reason.TS_BEFORE_REF,
+        [good],
+    )
 
     return {
         "description": "ayllu event test vectors; see specs/events.md.",
         "spec": "specs/events.md",
         "version": 1,
         "keys": [
-            {"name": "A", "seed_hex": SEED_A.hex(), "public_hex": PUB_A.hex(),
-             "peer_id": peer_id(PUB_A)},
-            {"name": "B", "seed_hex": SEED_B.hex(), "public_hex": bytes(KEY_B.verify_key).hex(),
-             "peer_id": peer_id(bytes(KEY_B.verify_key))},
+            {
+                "name": "A",
+                "seed_hex": SEED_A.hex(),
+                "public_hex": PUB_A.hex(),
+                "peer_id": peer_id(PUB_A),
+            },
+            {
+                "name": "B",
+                "seed_hex": SEED_B.hex(),
+                "public_hex": bytes(KEY_B.verify_key).hex(),
+                "peer_id": peer_id(bytes(KEY_B.verify_key)),
+            },
         ],
         "valid": valid,
         "invalid": [
