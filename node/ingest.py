@@ -2,14 +2,19 @@
 
 Theory of operation
 -------------------
-The signature check is the one cost ingest cannot avoid (about 60 us an
-event here, against about 20 us to decode and check the envelope); the store
-commits in batches on its own worker thread. Both pynacl and sqlite3 release
-the GIL, so the two overlap: while the store commits batch k on its thread,
-another worker thread decodes and verifies batch k+1, and the trio thread
-stays free for the network. A channel of capacity one between the two keeps
-at most one verified batch waiting, so memory stays bounded whatever the
-input size.
+Ingest has three costs: decoding and checking the envelope (about 20 us an
+event, pure Python, holding the GIL), the Ed25519 signature check (about
+60 us, in libsodium, which releases the GIL) and the commit (SQLite on the
+store's own thread, mostly outside the GIL). They run as a pipeline of three
+stages, each on its own worker thread, joined by channels of capacity one:
+
+    decode batch k+2  ->  verify batch k+1  ->  commit batch k
+
+so on a machine with two cores or more, the signature checks of one batch
+overlap the decoding of the next and the commit of the previous, and the
+trio thread stays free for the network. Batches keep their order through
+the pipeline, so outcomes come back in input order; at most one batch waits
+between two stages, so memory stays bounded whatever the input size.
 
 Events that fail decoding or their signature never reach the store. The
 rules against state run inside the store's transaction (see
@@ -19,7 +24,8 @@ protocol/validation.py), so an outcome of ``accepted`` means committed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import trio
@@ -29,6 +35,9 @@ from protocol.event import SignedEvent, parse_event, verify_signature
 from storage import EventStore, IngestStatus
 
 DEFAULT_BATCH = 500
+#: Signature checks release the GIL, so checking spreads over every core;
+#: more threads than that would only add switching.
+CHECK_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +53,18 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Batch:
+    """One batch on its way through the pipeline.
+
+    ``outcomes`` has a slot per input, filled in as each stage settles it;
+    ``events`` are the inputs still in play, with their slots in ``slots``.
+    """
+
     outcomes: list[Outcome | None]
     events: list[SignedEvent]
-    #: Index in ``outcomes`` of each entry of ``events``.
     slots: list[int]
+
+    def reject(self, slot: int, event_id: bytes | None, exc: Rejected) -> None:
+        self.outcomes[slot] = Outcome(IngestStatus.REJECTED, event_id, exc.reason, exc.detail)
 
 
 async def ingest_raw(
@@ -55,43 +72,70 @@ async def ingest_raw(
 ) -> list[Outcome]:
     """Ingest wire-format events; one outcome per input, in input order."""
     results: list[Outcome] = []
-    send, receive = trio.open_memory_channel[_Batch](1)
+    to_commit, checked = trio.open_memory_channel[_Batch](1)
 
-    async def verify_batches() -> None:
-        async with send:
+    async def check_stage() -> None:
+        async with to_commit:
             for chunk in _chunks(raws, batch_size):
-                await send.send(await trio.to_thread.run_sync(_verify, chunk))
+                await to_commit.send(await _check(chunk))
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(verify_batches)
-        async with receive:
-            async for batch in receive:
+        nursery.start_soon(check_stage)
+        async with checked:
+            async for batch in checked:
                 results.extend(await _commit(store, batch, now_ms))
     return results
 
 
-def _verify(chunk: Sequence[bytes]) -> _Batch:
+#: What checking one input gives: the event if it decoded, the rejection if any.
+_Checked = tuple[SignedEvent | None, Rejected | None]
+
+
+async def _check(chunk: list[bytes]) -> _Batch:
+    """Decode and verify a chunk in parallel slices, one thread each."""
+    size = -(-len(chunk) // CHECK_THREADS)
+    slices = [chunk[start : start + size] for start in range(0, len(chunk), size)]
+    checked: list[list[_Checked]] = [[] for _ in slices]
+
+    async def check_slice(index: int) -> None:
+        checked[index] = await trio.to_thread.run_sync(_check_slice, slices[index])
+
+    async with trio.open_nursery() as nursery:
+        for index in range(len(slices)):
+            nursery.start_soon(check_slice, index)
     batch = _Batch(outcomes=[None] * len(chunk), events=[], slots=[])
-    for index, raw in enumerate(chunk):
+    for slot, (event, problem) in enumerate(itertools.chain.from_iterable(checked)):
+        if problem is not None:
+            batch.reject(slot, None if event is None else event.id, problem)
+        elif event is not None:
+            batch.events.append(event)
+            batch.slots.append(slot)
+    return batch
+
+
+def _check_slice(raws: list[bytes]) -> list[_Checked]:
+    """Decode then verify each input in turn: the GIL is held only while one
+    event decodes (~20 us), then released for its signature check, so the
+    threads checking the other slices are never kept waiting long."""
+    checked: list[_Checked] = []
+    for raw in raws:
         event: SignedEvent | None = None
         try:
             event = parse_event(raw)
             verify_signature(event)
         except Rejected as exc:
-            eid = None if event is None else event.id
-            batch.outcomes[index] = Outcome(IngestStatus.REJECTED, eid, exc.reason, exc.detail)
-            continue
-        batch.events.append(event)
-        batch.slots.append(index)
-    return batch
+            checked.append((event, exc))
+        else:
+            checked.append((event, None))
+    return checked
 
 
 async def _commit(store: EventStore, batch: _Batch, now_ms: int) -> list[Outcome]:
     outcomes = batch.outcomes
     if batch.events:
         stored = await store.ingest(batch.events, now_ms)
-        for index, event, result in zip(batch.slots, batch.events, stored, strict=True):
-            outcomes[index] = Outcome(result.status, event.id, result.reason, result.detail)
+        for slot, event, result in zip(batch.slots, batch.events, stored, strict=True):
+            outcomes[slot] = Outcome(result.status, event.id, result.reason, result.detail)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
