@@ -74,6 +74,15 @@ def decode(data: bytes, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH)
     return value
 
 
+def decode_item_at(data: bytes, pos: int, depth: int) -> tuple[Value, int]:
+    """Decode the one item at ``data[pos:]`` (at nesting ``depth``), strictly;
+    return it and the offset just past it. For callers that recognise the
+    surrounding bytes themselves (see protocol/event.py)."""
+    decoder = _Decoder(data, MAX_DEPTH)
+    decoder.pos = pos
+    return decoder.item(depth), decoder.pos
+
+
 class _Decoder:
     __slots__ = ("data", "max_depth", "pos")
 

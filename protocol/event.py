@@ -12,6 +12,9 @@ Because the decoder accepts only canonical bytes, the bytes of ``unsigned``
 inside a valid signed event are exactly the bytes the id is computed over:
 the array header is one byte (0x82) and the signature is the last 66 bytes
 (0x58 0x40 and 64 bytes). Parsing hashes that slice and never re-encodes.
+Most events are parsed by matching that fixed skeleton and decoding only
+its variable parts (``_parse_usual_layout``); anything unusual goes the
+general way, which alone decides every rejection.
 
 ``parse_event`` checks structure only (cheap); ``verify_signature`` is the
 expensive check and is separate so the ingest path can run it on many events
@@ -132,6 +135,12 @@ def sign(event: Event, key: SigningKey) -> SignedEvent:
 
 def parse_event(raw: bytes) -> SignedEvent:
     """Decode and check the structure of a signed event (not its signature)."""
+    return _parse_usual_layout(raw) or _parse_any_layout(raw)
+
+
+def _parse_any_layout(raw: bytes) -> SignedEvent:
+    """The general path: decode everything, then check, reporting the first
+    defect in the order specs/events.md gives."""
     value = cbor.decode(raw)
     if type(value) is not list or len(value) != 2:
         raise Rejected(Reason.BAD_ENVELOPE, "a signed event is an array of 2 items")
@@ -143,6 +152,80 @@ def parse_event(raw: bytes) -> SignedEvent:
     event = _check_unsigned(unsigned)
     eid = event_id(raw[1:-_SIGNATURE_TAIL])
     return SignedEvent(event=event, id=eid, signature=signature, raw=bytes(raw))
+
+
+#: The bytes of a valid signed event around its variable parts, in order:
+#: array(2), map(7), "v": 1, "ts": <ts>, "body": <body>, "kind": <kind>,
+#: "refs": <refs>, "group": bytes(32) <group>, "author": bytes(32) <author>,
+#: then bytes(64) <signature>.
+_HEAD = bytes.fromhex("82a7617601627473")
+_BODY_KEY = bytes.fromhex("64626f6479")
+_KIND_KEY = bytes.fromhex("646b696e64")
+_REFS_KEY = bytes.fromhex("6472656673")
+_GROUP_KEY = bytes.fromhex("6567726f75705820")
+_AUTHOR_KEY = bytes.fromhex("66617574686f725820")
+_SIGNATURE_KEY = bytes.fromhex("5840")
+_BYTES_32 = bytes.fromhex("5820")
+
+
+def _parse_usual_layout(raw: bytes) -> SignedEvent | None:
+    """Parse an event laid out as every valid version-1 event is, or None.
+
+    Decoding is the one cost of ingest besides the signature, and most of
+    it goes to re-discovering the fixed skeleton of the envelope. This path
+    matches the skeleton's bytes directly and decodes only the variable
+    parts, with the same strict decoder. It accepts nothing the general path
+    would refuse: on any surprise, or any rejection (whose reason depends on
+    the order of checks), it returns None and the general path decides.
+    """
+    size = len(raw)
+    # ts: a canonical 8-byte unsigned integer, as every timestamp after 1970-02 is.
+    if size > cbor.MAX_SIZE or not raw.startswith(_HEAD) or size < 17 or raw[8] != 0x1B:
+        return None
+    ts = int.from_bytes(raw[9:17], "big")
+    if not 0x100000000 <= ts <= MAX_TS or not raw.startswith(_BODY_KEY, 17):
+        return None
+    try:
+        body, pos = cbor.decode_item_at(raw, 22, 3)
+        if not raw.startswith(_KIND_KEY, pos):
+            return None
+        kind, pos = cbor.decode_item_at(raw, pos + 5, 3)
+    except Rejected:
+        return None
+    if not raw.startswith(_REFS_KEY, pos) or pos + 5 >= size:
+        return None
+    count = raw[pos + 5] - 0x80
+    pos += 6
+    if not 0 <= count <= MAX_REFS:
+        return None
+    refs = []
+    for _ in range(count):
+        if not raw.startswith(_BYTES_32, pos):
+            return None
+        refs.append(raw[pos + 2 : pos + 34])
+        pos += 34
+    if not raw.startswith(_GROUP_KEY, pos):
+        return None
+    group = raw[pos + 8 : pos + 40]
+    pos += 40
+    if not raw.startswith(_AUTHOR_KEY, pos):
+        return None
+    author = raw[pos + 9 : pos + 41]
+    pos += 41
+    if not raw.startswith(_SIGNATURE_KEY, pos) or pos + 66 != size:
+        return None
+    # The skeleton fixed v, the field set and the sizes of group and author;
+    # what is left of the envelope checks of _check_unsigned:
+    if type(kind) is not str or type(body) is not dict:
+        return None
+    try:
+        _check_refs(refs)
+        check_body(kind, body)
+    except Rejected:
+        return None
+    event = Event(kind=kind, group=group, author=author, ts=ts, body=body, refs=tuple(refs))
+    raw = bytes(raw)
+    return SignedEvent(event=event, id=event_id(raw[1:pos]), signature=raw[pos + 2 :], raw=raw)
 
 
 def verify_signature(signed: SignedEvent) -> None:

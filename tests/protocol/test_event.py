@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from protocol import event as event_module
 from protocol.errors import Action, LocalError, Reason, Rejected
 from protocol.event import Event, parse_event, sign, verify_signature
 from protocol.keys import key_from_seed
@@ -137,3 +138,38 @@ def test_nothing_but_a_rejection_escapes(data: bytes) -> None:
         assert parse_event(event.raw) == event
     else:
         assert isinstance(verdict.reason, Reason)
+
+
+@st.composite
+def signed_events(draw: st.DrawFn) -> bytes:
+    """Valid events of every shape the usual-layout path must handle or pass on."""
+    refs = tuple(sorted(draw(st.sets(st.binary(min_size=32, max_size=32), max_size=17))))
+    if draw(st.booleans()):
+        body: dict[str, object] = {"lang": "qu", "text": draw(st.text(min_size=1, max_size=300))}
+        kind = "note"
+    else:
+        body = {"addrs": draw(st.lists(st.binary(min_size=2, max_size=40), min_size=1, max_size=3))}
+        kind = "peer.record"
+    event = make(
+        kind=kind,
+        body=body,
+        refs=refs[: draw(st.integers(0, 16))],
+        ts=draw(st.sampled_from([0, 23, 2**32 - 1, 2**32, NOW, 2**53 - 1])),
+    )
+    return sign(event, KEY).raw
+
+
+@given(st.one_of(signed_events(), mutations(), signed_events().map(lambda raw: raw[:-1])))
+def test_usual_layout_path_agrees_with_the_general_path(data: bytes) -> None:
+    fast = event_module._parse_usual_layout(data)
+    try:
+        general = event_module._parse_any_layout(data)
+    except Rejected:
+        assert fast is None
+    else:
+        assert fast is None or fast == general
+
+
+def test_usual_layout_path_takes_ordinary_events() -> None:
+    for event in (SIGNED, sign(make(refs=(b"\x01" * 32, b"\x02" * 32)), KEY)):
+        assert event_module._parse_usual_layout(event.raw) == event
