@@ -14,7 +14,7 @@ signature check should be the only thing that costs. The two are measured
 alternately, slice by slice, so both see the same machine. Prints one JSON
 object.
 
-    python bench/ingest.py [--n 50000] [--batch 500] [--rounds 5]
+    python bench/ingest.py [--n 50000] [--batch 1000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 import nacl.bindings
 import trio
 
-from node.ingest import ingest_raw
+from node.ingest import DEFAULT_BATCH, ingest_raw
 from protocol.event import Event, SignedEvent, sign, signed_message
 from protocol.keys import key_from_seed
 from storage import EventStore, IngestStatus, open_sqlite_store
@@ -110,7 +110,9 @@ async def measure(events: list[SignedEvent], batch: int, rounds: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=50_000, help="events to build (default 50000)")
-    parser.add_argument("--batch", type=int, default=500, help="events per transaction")
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help="events per transaction (the node's)"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="alternations of the two measures")
     args = parser.parse_args()
     events = build_events(args.n)
