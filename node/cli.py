@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import trio
 
 from node.datadir import DataDir
 from node.ingest import ingest_raw
+from protocol.cbor import MAX_SIZE
 from protocol.errors import AylluError, Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.keys import peer_id
 from protocol.validation import Verdict, check_clock, check_refs
 from storage import IngestStatus, open_sqlite_store
-
-T = TypeVar("T")
-
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -41,10 +38,6 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except AylluError as exc:
             raise click.ClickException(str(exc)) from exc
-
-
-def _run(async_fn: Callable[[], Awaitable[T]]) -> T:
-    return trio.run(async_fn)
 
 
 def _emit(document: dict[str, Any]) -> None:
@@ -100,7 +93,7 @@ def init(data_dir: Path, passphrase_file: Any, seal: bool) -> None:
     if passphrase is not None and not passphrase:
         raise click.UsageError("the passphrase is empty")
     directory = DataDir(data_dir)
-    key = _run(lambda: directory.initialize(passphrase))
+    key = trio.run(lambda: directory.initialize(passphrase))
     _emit(
         {
             "data_dir": str(data_dir),
@@ -130,9 +123,10 @@ def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
     only against a node's store (--data-dir); without one they are reported
     as unchecked.
     """
-    raw = file.read()
+    # One byte past the limit is enough to know the event is too large.
+    raw = file.read(MAX_SIZE + 1)
     at = now_ms() if at_ms is None else at_ms
-    verdict, event, refs_checked = _run(lambda: _verify(raw, data_dir, at))
+    verdict, event, refs_checked = trio.run(lambda: _verify(raw, data_dir, at))
     document: dict[str, Any] = {"valid": verdict.accepted}
     if event is not None:
         document.update(_describe(event))
@@ -195,7 +189,7 @@ def import_(files: tuple[Any, ...], data_dir: Path | None) -> None:
             return await ingest_raw(store, raws, now_ms())
 
     rejected = False
-    for file, outcome in zip(files, _run(ingest), strict=True):
+    for file, outcome in zip(files, trio.run(ingest), strict=True):
         line: dict[str, Any] = {"file": file.name, "status": outcome.status.value}
         if outcome.id is not None:
             line["id"] = outcome.id.hex()
@@ -235,7 +229,7 @@ def list_(
         async with open_sqlite_store(DataDir(data_dir).store_path) as store:
             return await store.query(limit=limit, **filters)
 
-    for stored in _run(query):
+    for stored in trio.run(query):
         described = _describe(parse_event(stored.raw))
         if as_json:
             click.echo(json.dumps(described, ensure_ascii=False))
