@@ -26,6 +26,7 @@ from protocol.keys import peer_id
 from protocol.validation import Verdict, check_clock, check_refs
 from storage import IngestStatus, open_sqlite_store
 
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
