@@ -24,7 +24,7 @@ from protocol.errors import AylluError, Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.keys import peer_id
 from protocol.validation import Verdict, check_clock, check_refs
-from storage import IngestStatus, open_sqlite_store
+from storage import IngestStatus, StoredEvent, open_sqlite_store
 
 
 def now_ms() -> int:
@@ -127,7 +127,8 @@ def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
     # One byte past the limit is enough to know the event is too large.
     raw = file.read(MAX_SIZE + 1)
     at = now_ms() if at_ms is None else at_ms
-    verdict, event, refs_checked = trio.run(lambda: _verify(raw, data_dir, at))
+    store_path = None if data_dir is None else _node_store(data_dir)
+    verdict, event, refs_checked = trio.run(lambda: _verify(raw, store_path, at))
     document: dict[str, Any] = {"valid": verdict.accepted}
     if event is not None:
         document.update(_describe(event))
@@ -142,21 +143,22 @@ def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
 
 
 async def _verify(
-    raw: bytes, data_dir: Path | None, at: int
+    raw: bytes, store_path: Path | None, at: int
 ) -> tuple[Verdict, SignedEvent | None, bool]:
     event: SignedEvent | None = None
+    refs_checked = False
     try:
         event = parse_event(raw)
         verify_signature(event)
         check_clock(event, at)
-        if data_dir is None:
-            return Verdict(), event, False
-        async with open_sqlite_store(DataDir(data_dir).store_path) as store:
-            held = await store.get_many(event.refs)
-        check_refs(event, _HeldEvents(held))
+        if store_path is not None:
+            async with open_sqlite_store(store_path) as store:
+                held = await store.get_many(event.refs)
+            refs_checked = True
+            check_refs(event, _HeldEvents(held))
     except Rejected as exc:
-        return Verdict.of(exc), event, data_dir is not None
-    return Verdict(), event, True
+        return Verdict.of(exc), event, refs_checked
+    return Verdict(), event, refs_checked
 
 
 class _HeldEvents:
@@ -178,12 +180,8 @@ def import_(files: tuple[Any, ...], data_dir: Path | None) -> None:
     Each goes through the full validation path; prints one JSON line per
     file with its outcome, and exits 1 if any was rejected.
     """
-    if data_dir is None:
-        raise click.UsageError("--data-dir is required")
+    store_path = _node_store(data_dir)
     raws = [file.read() for file in files]
-    store_path = DataDir(data_dir).store_path
-    if not store_path.exists():
-        raise click.ClickException(f"no node at {data_dir}: run 'ayllu init' first")
 
     async def ingest() -> list[Any]:
         async with open_sqlite_store(store_path) as store:
@@ -218,17 +216,13 @@ def list_(
     as_json: bool,
 ) -> None:
     """List the events a node holds, oldest first."""
-    if data_dir is None:
-        raise click.UsageError("--data-dir is required")
-    filters = {
-        "group": _hex_option("--group", group_hex),
-        "author": _hex_option("--author", author_hex),
-        "kind": kind,
-    }
+    store_path = _node_store(data_dir)
+    group = _hex_option("--group", group_hex)
+    author = _hex_option("--author", author_hex)
 
-    async def query() -> list[Any]:
-        async with open_sqlite_store(DataDir(data_dir).store_path) as store:
-            return await store.query(limit=limit, **filters)
+    async def query() -> list[StoredEvent]:
+        async with open_sqlite_store(store_path) as store:
+            return await store.query(group=group, kind=kind, author=author, limit=limit)
 
     for stored in trio.run(query):
         described = _describe(parse_event(stored.raw))
@@ -239,6 +233,16 @@ def list_(
                 f"{described['ts']}  {described['id'][:16]}  {described['kind']:<12} "
                 f"{described['author_peer_id']}"
             )
+
+
+def _node_store(data_dir: Path | None) -> Path:
+    """The store of an initialized node; opening a missing one would create it."""
+    if data_dir is None:
+        raise click.UsageError("--data-dir (or AYLLU_DATA_DIR) is required")
+    store_path = DataDir(data_dir).store_path
+    if not store_path.exists():
+        raise click.ClickException(f"no node at {data_dir}: run 'ayllu init' first")
+    return store_path
 
 
 def _hex_option(name: str, value: str | None) -> bytes | None:
