@@ -201,6 +201,30 @@ def build() -> dict[str, Any]:
     add("too_deep", "Arrays nested 17 deep.", b"\x81" * 16 + b"\x80", Reason.TOO_DEEP)
     add("reserved_info", "Additional information 28 is reserved.", b"\x1c", Reason.MALFORMED)
     add(
+        "tag_reserved_info",
+        "Major type 6 is refused whatever its additional information.",
+        b"\xdc",
+        Reason.TAG_NOT_ALLOWED,
+    )
+    add(
+        "first_defect_indefinite",
+        "An indefinite array holding a float: the first defect wins.",
+        bytes.fromhex("9ff93c00ff"),
+        Reason.INDEFINITE_LENGTH,
+    )
+    add(
+        "first_defect_float",
+        "Three items declared, the second a float, then the end.",
+        bytes.fromhex("8301f93c00"),
+        Reason.FLOAT_NOT_ALLOWED,
+    )
+    add(
+        "first_defect_depth",
+        "Arrays nested 17 deep with nothing inside: depth before the end.",
+        b"\x81" * 17,
+        Reason.TOO_DEEP,
+    )
+    add(
         "indefinite_array",
         "The outer array with an indefinite length.",
         b"\x9f" + unsigned + b"\x58\x40" + first.signature + b"\xff",
