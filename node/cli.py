@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,9 @@ def list_(
         if as_json:
             click.echo(json.dumps(described, ensure_ascii=False))
         else:
+            when = datetime.fromtimestamp(stored.ts / 1000, tz=UTC).isoformat(timespec="seconds")
             click.echo(
-                f"{described['ts']}  {described['id'][:16]}  {described['kind']:<12} "
+                f"{when}  {described['id'][:16]}  {described['kind']:<12} "
                 f"{described['author_peer_id']}"
             )
 
