@@ -24,7 +24,7 @@ from protocol.cbor import MAX_SIZE
 from protocol.errors import AylluError, Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.keys import peer_id
-from protocol.validation import Verdict, check_clock, check_refs
+from protocol.validation import KnownEvents, Verdict, check_clock, check_refs
 from storage import IngestStatus, StoredEvent, open_sqlite_store
 
 
@@ -156,20 +156,10 @@ async def _verify(
             async with open_sqlite_store(store_path) as store:
                 held = await store.get_many(event.refs)
             refs_checked = True
-            check_refs(event, _HeldEvents(held))
+            check_refs(event, KnownEvents({eid: parse_event(r).ts for eid, r in held.items()}))
     except Rejected as exc:
         return Verdict.of(exc), event, refs_checked
     return Verdict(), event, refs_checked
-
-
-class _HeldEvents:
-    """A state view over the few events fetched from a store for one check."""
-
-    def __init__(self, held: dict[bytes, bytes]) -> None:
-        self._ts = {eid: parse_event(raw).ts for eid, raw in held.items()}
-
-    def event_ts(self, event_id: bytes) -> int | None:
-        return self._ts.get(event_id)
 
 
 @event.command(name="import")

@@ -12,6 +12,7 @@ run before, off the store's thread.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -101,8 +102,12 @@ def validate_bytes(raw: bytes, view: StateView, now_ms: int) -> tuple[SignedEven
     return event, validate(event, view, now_ms)
 
 
-class EmptyState:
-    """A state that holds nothing: for checks made with no store at hand."""
+class KnownEvents:
+    """A state view over a given set of events: for checks made away from a
+    store (the CLI, test vectors), from their ids and timestamps."""
+
+    def __init__(self, ts_by_id: Mapping[bytes, int] | None = None) -> None:
+        self._ts = dict(ts_by_id or {})
 
     def event_ts(self, event_id: bytes) -> int | None:
-        return None
+        return self._ts.get(event_id)

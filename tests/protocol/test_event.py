@@ -13,7 +13,7 @@ from protocol import event as event_module
 from protocol.errors import Action, LocalError, Reason, Rejected
 from protocol.event import Event, parse_event, sign, verify_signature
 from protocol.keys import key_from_seed
-from protocol.validation import EmptyState, validate, validate_bytes
+from protocol.validation import KnownEvents, validate, validate_bytes
 
 KEY = key_from_seed(hashlib.sha256(b"test_event").digest())
 OTHER = key_from_seed(hashlib.sha256(b"test_event other").digest())
@@ -72,29 +72,29 @@ def test_every_single_bit_flip_is_rejected() -> None:
     for index in range(len(SIGNED.raw) * 8):
         damaged = bytearray(SIGNED.raw)
         damaged[index // 8] ^= 1 << (index % 8)
-        _, verdict = validate_bytes(bytes(damaged), EmptyState(), NOW)
+        _, verdict = validate_bytes(bytes(damaged), KnownEvents(), NOW)
         assert not verdict.accepted, f"bit {index} flipped was accepted"
 
 
 def test_a_forged_signature_is_rejected_and_penalized() -> None:
     forged = dataclasses.replace(SIGNED, signature=OTHER.sign(SIGNED.id).signature)
-    verdict = validate(forged, EmptyState(), NOW)
+    verdict = validate(forged, KnownEvents(), NOW)
     assert verdict.reason is Reason.BAD_SIGNATURE
     assert verdict.action is Action.REJECT
 
 
 def test_missing_refs_are_held_not_penalized() -> None:
     event = sign(make(refs=(b"\x07" * 32,)), KEY)
-    verdict = validate(event, EmptyState(), NOW)
+    verdict = validate(event, KnownEvents(), NOW)
     assert verdict.reason is Reason.MISSING_REFS
     assert verdict.action is Action.HOLD
 
 
 def test_clock_skew_boundary() -> None:
     at_edge = sign(make(ts=NOW + 600_000), KEY)
-    assert validate(at_edge, EmptyState(), NOW).accepted
+    assert validate(at_edge, KnownEvents(), NOW).accepted
     past_edge = sign(make(ts=NOW + 600_001), KEY)
-    verdict = validate(past_edge, EmptyState(), NOW)
+    verdict = validate(past_edge, KnownEvents(), NOW)
     assert verdict.reason is Reason.TS_IN_FUTURE
     assert verdict.action is Action.IGNORE
 
@@ -130,7 +130,7 @@ def test_nothing_but_a_rejection_escapes(data: bytes) -> None:
     except Rejected as exc:
         assert isinstance(exc.reason, Reason)
         return
-    verdict = validate(event, EmptyState(), NOW)
+    verdict = validate(event, KnownEvents(), NOW)
     if verdict.accepted:
         # Only a valid signature by the author gets through: the bytes must
         # then be a whole event that author signed.

@@ -11,22 +11,15 @@ import vector_builder
 from protocol.errors import Reason
 from protocol.event import parse_event
 from protocol.keys import key_from_seed, peer_id
-from protocol.validation import validate_bytes
+from protocol.validation import KnownEvents, validate_bytes
 
 VECTORS: dict[str, Any] = json.loads(vector_builder.VECTORS_PATH.read_text(encoding="utf-8"))
 
 
-class KnownEvents:
-    """A state view over the events a vector lists as already held."""
-
-    def __init__(self, raws: list[str]) -> None:
-        self.ts = {}
-        for raw in raws:
-            event = parse_event(bytes.fromhex(raw))
-            self.ts[event.id] = event.ts
-
-    def event_ts(self, event_id: bytes) -> int | None:
-        return self.ts.get(event_id)
+def known_events(raws: list[str]) -> KnownEvents:
+    """The state a vector names: the events it says the node already holds."""
+    events = [parse_event(bytes.fromhex(raw)) for raw in raws]
+    return KnownEvents({event.id: event.ts for event in events})
 
 
 def test_committed_vectors_are_what_the_builder_makes() -> None:
@@ -44,7 +37,7 @@ def test_keys(key: dict[str, str]) -> None:
 @pytest.mark.parametrize("vector", VECTORS["valid"], ids=lambda v: v["name"])
 def test_valid(vector: dict[str, Any]) -> None:
     raw = bytes.fromhex(vector["input_hex"])
-    event, verdict = validate_bytes(raw, KnownEvents(vector["state"]), vector["now_ms"])
+    event, verdict = validate_bytes(raw, known_events(vector["state"]), vector["now_ms"])
     assert verdict.accepted, verdict
     assert event is not None
     assert event.id.hex() == vector["id_hex"]
@@ -57,7 +50,7 @@ def test_valid(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["name"])
 def test_invalid(vector: dict[str, Any]) -> None:
     raw = bytes.fromhex(vector["input_hex"])
-    _, verdict = validate_bytes(raw, KnownEvents(vector["state"]), vector["now_ms"])
+    _, verdict = validate_bytes(raw, known_events(vector["state"]), vector["now_ms"])
     assert verdict.reason is not None, "accepted an invalid vector"
     assert verdict.reason.value == vector["reason"]
 
