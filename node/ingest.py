@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import trio
 
-from protocol.errors import Reason, Rejected
+from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
-from storage import EventStore, IngestStatus
+from storage import EventStore, IngestResult, IngestStatus
 
 #: Events per store transaction. A commit costs about as much as a few
 #: hundred inserts (the pages it writes to the journal, and an fsync), so
@@ -43,17 +43,6 @@ DEFAULT_BATCH = 1000
 CHECK_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one input. ``id`` is None when the bytes never decoded
-    into an event (a bad signature still has an id: the id of what it claims)."""
-
-    status: IngestStatus
-    id: bytes | None
-    reason: Reason | None = None
-    detail: str = ""
-
-
 @dataclass(slots=True)
 class _Batch:
     """One batch on its way through the pipeline.
@@ -62,19 +51,19 @@ class _Batch:
     ``events`` are the inputs still in play, with their slots in ``slots``.
     """
 
-    outcomes: list[Outcome | None]
+    outcomes: list[IngestResult | None]
     events: list[SignedEvent]
     slots: list[int]
 
     def reject(self, slot: int, event_id: bytes | None, exc: Rejected) -> None:
-        self.outcomes[slot] = Outcome(IngestStatus.REJECTED, event_id, exc.reason, exc.detail)
+        self.outcomes[slot] = IngestResult(event_id, IngestStatus.REJECTED, exc.reason, exc.detail)
 
 
 async def ingest_raw(
     store: EventStore, raws: Iterable[bytes], now_ms: int, *, batch_size: int = DEFAULT_BATCH
-) -> list[Outcome]:
+) -> list[IngestResult]:
     """Ingest wire-format events; one outcome per input, in input order."""
-    results: list[Outcome] = []
+    results: list[IngestResult] = []
     to_commit, checked = trio.open_memory_channel[_Batch](1)
 
     async def check_stage() -> None:
@@ -133,12 +122,12 @@ def _check_slice(raws: list[bytes]) -> list[_Checked]:
     return checked
 
 
-async def _commit(store: EventStore, batch: _Batch, now_ms: int) -> list[Outcome]:
+async def _commit(store: EventStore, batch: _Batch, now_ms: int) -> list[IngestResult]:
     outcomes = batch.outcomes
     if batch.events:
         stored = await store.ingest(batch.events, now_ms)
-        for slot, event, result in zip(batch.slots, batch.events, stored, strict=True):
-            outcomes[slot] = Outcome(result.status, event.id, result.reason, result.detail)
+        for slot, result in zip(batch.slots, stored, strict=True):
+            outcomes[slot] = result
     return [outcome for outcome in outcomes if outcome is not None]
 
 

@@ -52,9 +52,13 @@ class IngestStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """The outcome for one event of a batch; ``reason`` is set iff REJECTED."""
+    """The outcome for one event; ``reason`` is set iff REJECTED.
 
-    id: bytes
+    ``id`` is None only for input that never decoded into an event (the
+    ingest path reports those too); a store always knows the id.
+    """
+
+    id: bytes | None
     status: IngestStatus
     reason: Reason | None = None
     detail: str = ""
