@@ -3,10 +3,10 @@
 Errors split the way h11 splits them: a ``LocalError`` means *we* misused the
 API (a bug to fix here); a ``Rejected`` means *the remote side* sent something
 the protocol refuses. A rejection carries a stable reason code (listed in
-``specs/events.md``; other implementations return the same codes for the same
-test vectors) and what a node should do about the sender, in the terms of
-gossipsub v1.1 validators: penalize it, ignore the message quietly, or hold
-the message until what it depends on arrives.
+``specs/events.md`` and ``specs/ring.md``; other implementations return the
+same codes for the same test vectors) and what a node should do about the
+sender, in the terms of gossipsub v1.1 validators: penalize it, ignore the
+message quietly, or hold the message until what it depends on arrives.
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ class Reason(enum.StrEnum):
     TS_IN_FUTURE = "ts_in_future"
     MISSING_REFS = "missing_refs"
     TS_BEFORE_REF = "ts_before_ref"
+    # -- ring signatures --
+    BAD_RING = "bad_ring"
+    BAD_RING_SIGNATURE = "bad_ring_signature"
+    BAD_KEY_IMAGE = "bad_key_image"
+    NON_CANONICAL_SCALAR = "non_canonical_scalar"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.

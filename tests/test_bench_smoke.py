@@ -23,3 +23,24 @@ def test_ingest_bench_prints_its_figures() -> None:
     assert len(figures["ratio_per_round"]) == 2
     assert figures["raw_verify_per_s"] > 0 and figures["ingest_per_s"] > 0
     assert abs(figures["ratio"] - figures["ingest_per_s"] / figures["raw_verify_per_s"]) < 0.01
+
+
+def test_ring_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "ring.py"), "--sizes", "2,5", "--runs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert [ring["size"] for ring in figures["rings"]] == [2, 5]
+    floor_ms, ed25519_ms = figures["floor_ms"], figures["ed25519_verify_ms"]
+    assert floor_ms > 0 and ed25519_ms > 0
+    blocks = figures["building_blocks_us"]
+    assert {"base_mul_us", "var_mul_us", "add_us", "from_uniform_us"} <= blocks.keys()
+    for ring in figures["rings"]:
+        assert ring["signature_bytes"] == 64 + 32 * ring["size"]
+        assert ring["sign_ms"] > 0 and ring["verify_ms"] > 0
+        expected = ring["verify_ms"] / (ring["size"] * floor_ms)
+        assert abs(ring["ratio_to_floor"] - expected) < 0.01 * max(1.0, expected)
