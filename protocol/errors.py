@@ -54,6 +54,9 @@ class Reason(enum.StrEnum):
     BAD_REFS = "bad_refs"
     UNKNOWN_KIND = "unknown_kind"
     BAD_BODY = "bad_body"
+    # -- network binding (specs/events.md, "Network") --
+    WRONG_NETWORK = "wrong_network"
+    BAD_GENESIS = "bad_genesis"
     # -- signature --
     BAD_SIGNATURE = "bad_signature"
     # -- rules against state --
@@ -65,6 +68,31 @@ class Reason(enum.StrEnum):
     BAD_RING_SIGNATURE = "bad_ring_signature"
     BAD_KEY_IMAGE = "bad_key_image"
     NON_CANONICAL_SCALAR = "non_canonical_scalar"
+    # -- identity: registrars and certificates (specs/identity.md) --
+    NOT_REGISTRAR = "not_registrar"
+    BAD_APPROVALS = "bad_approvals"
+    STALE_EPOCH = "stale_epoch"
+    DUPLICATE_IDENTITY = "duplicate_identity"
+    ALREADY_CERTIFIED = "already_certified"
+    UNKNOWN_CERTIFICATE = "unknown_certificate"
+    NOT_CERTIFIED = "not_certified"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    KEY_REVOKED = "key_revoked"
+    UNCERTIFIED_KEY = "uncertified_key"
+    # -- groups (specs/groups.md) --
+    UNKNOWN_GROUP = "unknown_group"
+    NOT_AUTHORIZED = "not_authorized"
+    BAD_LEVEL = "bad_level"
+    NOT_BASE_GROUP = "not_base_group"
+    GROUP_FULL = "group_full"
+    TOO_MANY_CHILDREN = "too_many_children"
+    ALREADY_MEMBER = "already_member"
+    ALREADY_PLACED = "already_placed"
+    UNKNOWN_APPLICATION = "unknown_application"
+    NOT_MEMBER = "not_member"
+    SELF_ATTESTATION = "self_attestation"
+    DUPLICATE_ATTESTATION = "duplicate_attestation"
+    WRONG_PERIOD = "wrong_period"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.

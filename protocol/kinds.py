@@ -11,6 +11,7 @@ each registration is a rule change and comes with its spec section.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,45 @@ def array_of(item: Check, min_items: int, max_items: int) -> Check:
     return check
 
 
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if type(value) is not int or not low <= value <= high:
+            return f"must be an integer in [{low}, {high}]"
+        return None
+
+    return check
+
+
+def sorted_unique(item: Check, min_items: int, max_items: int) -> Check:
+    """An array whose items are strictly ascending: one encoding per set."""
+    as_array = array_of(item, min_items, max_items)
+
+    def check(value: Any) -> str | None:
+        problem = as_array(value)
+        if problem:
+            return problem
+        if any(a >= b for a, b in itertools.pairwise(value)):
+            return "must be strictly ascending (sorted, no repeats)"
+        return None
+
+    return check
+
+
+def nested(schema: BodySchema) -> Check:
+    """A map with the fields of ``schema``, checked as strictly as a body."""
+
+    def check(value: Any) -> str | None:
+        if type(value) is not dict:
+            return "must be a map"
+        try:
+            schema.check(value)
+        except Rejected as exc:
+            return f"is invalid ({exc.detail})"
+        return None
+
+    return check
+
+
 @dataclass(frozen=True)
 class BodySchema:
     """Required and optional fields of a body, each with its check."""
@@ -98,6 +138,40 @@ def _canonical_key_order(key: str) -> tuple[int, bytes]:
     return (len(encoded), encoded)
 
 
+def _key(value: Any) -> str | None:
+    """An Ed25519 public key (32 bytes); whether it is a valid point is the
+    signature check's business where the key signs, and the state's where
+    it is certified."""
+    return byte_string(32, 32)(value)
+
+
+_event_id = _key  # an event or group id: also 32 bytes
+_ts = integer(0, 2**53 - 1)
+_index = integer(0, 2**32 - 1)
+
+#: A group's rules (specs/groups.md, "Charter"): percentages of the members
+#: (support to put a proposal to ballot, quorum to make a ballot count,
+#: threshold of the votes cast to pass), the coordinator's term and the
+#: merit period.
+RULES = BodySchema(
+    required={
+        "quorum_pct": integer(1, 100),
+        "support_pct": integer(1, 100),
+        "threshold_pct": integer(50, 100),
+        "term_days": integer(1, 3650),
+        "merit_days": integer(1, 3650),
+    }
+)
+CHARTER = BodySchema(
+    required={
+        "name": text(1, 100),
+        "langs": sorted_unique(lang_tag, 1, 8),
+        "level": integer(1, 32),
+        "rules": nested(RULES),
+    }
+)
+APPROVAL = BodySchema(required={"key": _key, "sig": byte_string(64, 64)})
+
 #: kind name -> body schema. The names are part of the protocol.
 KINDS: dict[str, BodySchema] = {
     # A short free-text message to a group: announcements, minutes, notices.
@@ -107,7 +181,51 @@ KINDS: dict[str, BodySchema] = {
     "peer.record": BodySchema(
         required={"addrs": array_of(byte_string(2, 256), 1, 16)},
     ),
+    # -- identity (specs/identity.md); envelope group: the network id --
+    "registrar.change": BodySchema(
+        required={
+            "add": sorted_unique(_key, 0, 16),
+            "epoch": _index,
+            "quorum": integer(1, 64),
+            "remove": sorted_unique(_key, 0, 16),
+            "approvals": array_of(nested(APPROVAL), 1, 64),
+        }
+    ),
+    "cert.issue": BodySchema(required={"tag": _key, "member": _key, "expires": _ts}),
+    "cert.replace": BodySchema(
+        required={"old": _event_id, "tag": _key, "member": _key, "expires": _ts}
+    ),
+    "cert.revoke": BodySchema(required={"why": text(1, 500), "cert": _event_id}),
+    # -- groups (specs/groups.md) --
+    "group.charter": CHARTER,  # envelope group: the network id
+    "group.apply": BodySchema(required={"parent": _event_id}),  # group: the child
+    "group.admit": BodySchema(  # group: the parent
+        required={"child": _event_id, "application": _event_id}
+    ),
+    "group.leave": BodySchema(required={"parent": _event_id}),  # group: the child
+    "member.apply": BodySchema(required={}, optional={"text": text(1, 500)}),
+    "member.admit": BodySchema(required={"member": _key, "application": _event_id}),
+    "member.leave": BodySchema(required={}),
+    "coordinator.endorse": BodySchema(required={"term": _index, "candidate": _key}),
+    "merit.attest": BodySchema(
+        required={"text": text(1, 500), "member": _key, "period": _index}
+    ),
 }
+
+#: Kinds whose envelope ``group`` must be the network id itself (the root
+#: group's id): they create groups or act network-wide.
+NETWORK_SCOPED_KINDS = frozenset(
+    {"registrar.change", "cert.issue", "cert.replace", "cert.revoke", "group.charter"}
+)
+#: Kinds that change the network's state (registrars, certificates, groups,
+#: roles, merit): the state is a fold over them in (ts, id) order.
+GOVERNANCE_KINDS = frozenset(KINDS) - {"note", "peer.record"}
+
+
+def check_placement(kind: str, group: bytes, net: bytes) -> None:
+    """Raise Rejected(bad_field) if a network-scoped kind names another group."""
+    if kind in NETWORK_SCOPED_KINDS and group != net:
+        raise Rejected(Reason.BAD_FIELD, f"a {kind!r} event's group must be the network id")
 
 
 def check_body(kind: str, body: Mapping[str, Any]) -> None:
