@@ -9,6 +9,7 @@ scripts can act on it. Exit status: 0 success, 1 refused or invalid input,
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -17,14 +18,16 @@ from typing import Any
 
 import click
 import trio
+from click.core import ParameterSource
 
 from node.datadir import DataDir
 from node.ingest import ingest_raw
 from protocol.cbor import MAX_SIZE
 from protocol.errors import AylluError, Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
+from protocol.genesis import MAX_GENESIS_SIZE, Genesis, make_genesis, parse_genesis
 from protocol.keys import peer_id
-from protocol.validation import KnownEvents, Verdict, check_clock, check_refs
+from protocol.validation import KnownEvents, Verdict, check_clock, check_network, check_refs
 from storage import IngestStatus, StoredEvent, open_sqlite_store
 
 
@@ -51,8 +54,26 @@ data_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     envvar="AYLLU_DATA_DIR",
     show_envvar=True,
-    help="The node's data directory (key and event store).",
+    help="The node's data directory (key, genesis document and event store).",
 )
+genesis_file_type = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _public_keys(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Parse 32-byte public keys given in hex: one, or a tuple of them."""
+    if isinstance(value, tuple):
+        return tuple(_public_key(item, param) for item in value)
+    return _public_key(value, param)
+
+
+def _public_key(value: str, param: click.Parameter) -> bytes:
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise click.BadParameter("must be 64 hex digits (a 32-byte public key)", param=param)
+    return key
 
 
 @click.group(cls=_Group)
@@ -75,16 +96,31 @@ def main() -> None:
     help="Where to create the node (made if absent).",
 )
 @click.option(
+    "--genesis",
+    "genesis_file",
+    type=genesis_file_type,
+    required=True,
+    help="The genesis document of the network the node joins (see 'ayllu genesis').",
+)
+@click.option(
     "--passphrase-file",
     type=click.File("rb"),
     help="Seal the node key with the passphrase on this file's first line.",
 )
 @click.option("--seal", is_flag=True, help="Seal the node key with a passphrase asked for here.")
-def init(data_dir: Path, passphrase_file: Any, seal: bool) -> None:
-    """Create a node: its key and an empty event store.
+def init(data_dir: Path, genesis_file: Path, passphrase_file: Any, seal: bool) -> None:
+    """Create a node of the network that --genesis defines: its key, a copy
+    of the genesis document and an empty event store.
 
-    Refuses to replace an existing key, since the key is the node's identity.
+    Refuses to replace an existing key, since the key is the node's
+    identity; refuses an invalid genesis document (with its reason code)
+    before creating anything.
+
+    \b
+    Prints JSON: data_dir, key_file, sealed (bool), store, genesis (the
+    copy in the data dir), network_id (hex), public_key (hex), peer_id.
     """
+    network = _read_genesis(genesis_file)
     passphrase: bytes | None = None
     if passphrase_file is not None:
         passphrase = passphrase_file.readline().rstrip(b"\r\n")
@@ -95,17 +131,204 @@ def init(data_dir: Path, passphrase_file: Any, seal: bool) -> None:
     if passphrase is not None and not passphrase:
         raise click.UsageError("the passphrase is empty")
     directory = DataDir(data_dir)
-    key = trio.run(lambda: directory.initialize(passphrase))
+    key = trio.run(lambda: directory.initialize(network, passphrase))
     _emit(
         {
             "data_dir": str(data_dir),
             "key_file": str(directory.key_path),
             "sealed": passphrase is not None,
             "store": str(directory.store_path),
+            "genesis": str(directory.genesis_path),
+            "network_id": network.network_id.hex(),
             "public_key": bytes(key.verify_key).hex(),
             "peer_id": peer_id(bytes(key.verify_key)),
         }
     )
+
+
+@main.group()
+def genesis() -> None:
+    """Create and read genesis documents: what defines a network.
+
+    A network's id is the SHA-256 of its genesis document's bytes; every
+    event carries it, and every node of the network is created with the
+    same document (specs/genesis.md).
+    """
+
+
+@genesis.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the document (never over an existing file).",
+)
+@click.option("--name", required=True, help="The network's name, also its root group's name.")
+@click.option("--level", type=int, required=True, help="The root group's level (1 to 32).")
+@click.option(
+    "--lang",
+    "langs",
+    multiple=True,
+    required=True,
+    help="A language of the root group (a tag such as es, qu, ay); repeat for each.",
+)
+@click.option(
+    "--founder",
+    metavar="HEXKEY",
+    callback=_public_keys,
+    required=True,
+    help="The founder's public key.",
+)
+@click.option(
+    "--registrar",
+    "registrars",
+    metavar="HEXKEY",
+    callback=_public_keys,
+    multiple=True,
+    required=True,
+    help="An initial registrar's public key; repeat for each.",
+)
+@click.option(
+    "--quorum",
+    type=int,
+    required=True,
+    help="How many registrars must approve a registrar change.",
+)
+@click.option("--ts", type=int, help="Creation time, ms since the epoch.  [default: now]")
+@click.option(
+    "--support-pct",
+    type=int,
+    default=20,
+    show_default=True,
+    help="Percent of the members whose support puts a proposal to ballot.",
+)
+@click.option(
+    "--quorum-pct",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Percent of the members who must vote for a ballot to count.",
+)
+@click.option(
+    "--threshold-pct",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Percent of the votes cast that passes a ballot (50 to 100).",
+)
+@click.option("--term-days", type=int, default=90, show_default=True, help="A coordinator's term.")
+@click.option("--merit-days", type=int, default=30, show_default=True, help="The merit period.")
+def create(
+    out: Path,
+    name: str,
+    level: int,
+    langs: tuple[str, ...],
+    founder: bytes,
+    registrars: tuple[bytes, ...],
+    quorum: int,
+    ts: int | None,
+    support_pct: int,
+    quorum_pct: int,
+    threshold_pct: int,
+    term_days: int,
+    merit_days: int,
+) -> None:
+    """Write a new genesis document (specs/genesis.md).
+
+    The root group's charter takes the network's name, --level, the
+    languages and the rules (specs/groups.md). The same options give the
+    same bytes, so the same network id; refuses a document that a node
+    would refuse, with its reason code.
+
+    \b
+    Prints the document as 'ayllu genesis show --json' does.
+    """
+    document = make_genesis(
+        name=name,
+        ts=now_ms() if ts is None else ts,
+        root={
+            "name": name,
+            "langs": sorted(set(langs)),
+            "level": level,
+            "rules": {
+                "quorum_pct": quorum_pct,
+                "support_pct": support_pct,
+                "threshold_pct": threshold_pct,
+                "term_days": term_days,
+                "merit_days": merit_days,
+            },
+        },
+        founder=founder,
+        registrars=registrars,
+        quorum=quorum,
+    )
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise click.ClickException(f"refusing to overwrite {out}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as file:
+        file.write(document.raw)
+    _emit(_describe_genesis(out, document))
+
+
+@genesis.command()
+@click.argument("file", type=genesis_file_type)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(file: Path, as_json: bool) -> None:
+    """Check the genesis document FILE and print what it says.
+
+    Exits 1, with its reason code, if FILE is not a valid genesis document.
+
+    \b
+    JSON fields: file, network_id (hex), name, ts (ms since the epoch),
+    root (the root group's charter: name, langs, level, rules), founder
+    (hex), registrars (hex, ascending), quorum, size (bytes).
+    """
+    document = _describe_genesis(file, _read_genesis(file))
+    if as_json:
+        _emit(document)
+        return
+    root = document["root"]
+    rules = ", ".join(f"{name} {value}" for name, value in root["rules"].items())
+    created = datetime.fromtimestamp(document["ts"] / 1000, tz=UTC).isoformat(timespec="seconds")
+    click.echo(f"network id  {document['network_id']}")
+    click.echo(f"name        {document['name']}")
+    click.echo(f"created     {created}")
+    click.echo(
+        f"root        {root['name']}, level {root['level']}, languages {' '.join(root['langs'])}"
+    )
+    click.echo(f"rules       {rules}")
+    click.echo(f"founder     {document['founder']}")
+    registrars = document["registrars"]
+    click.echo(f"registrars  {len(registrars)}, quorum {document['quorum']}")
+    for registrar in registrars:
+        click.echo(f"            {registrar}")
+
+
+def _read_genesis(path: Path) -> Genesis:
+    with path.open("rb") as file:
+        # One byte past the limit is enough to know the document is too large.
+        raw = file.read(MAX_GENESIS_SIZE + 1)
+    try:
+        return parse_genesis(raw)
+    except Rejected as exc:
+        raise click.ClickException(f"{path} is not a valid genesis document: {exc}") from None
+
+
+def _describe_genesis(path: Path, document: Genesis) -> dict[str, Any]:
+    return {
+        "file": str(path),
+        "network_id": document.network_id.hex(),
+        "name": document.name,
+        "ts": document.ts,
+        "root": dict(document.root),
+        "founder": document.founder.hex(),
+        "registrars": [key.hex() for key in document.registrars],
+        "quorum": document.quorum,
+        "size": len(document.raw),
+    }
 
 
 @main.group()
@@ -116,21 +339,55 @@ def event() -> None:
 @event.command()
 @click.argument("file", type=click.File("rb"))
 @data_dir_option
+@click.option(
+    "--genesis",
+    "genesis_file",
+    type=genesis_file_type,
+    help="Check against the network of this genesis document instead of a node's.",
+)
 @click.option("--now-ms", "at_ms", type=int, help="Validate as of this time (ms since the epoch).")
-def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    file: Any,
+    data_dir: Path | None,
+    genesis_file: Path | None,
+    at_ms: int | None,
+) -> None:
     """Check one CBOR-encoded event from FILE ('-' for standard input).
 
-    Prints JSON with the event's id, kind and author, or its reason code;
-    exits 1 when it is invalid. References to earlier events are checked
-    only against a node's store (--data-dir); without one they are reported
-    as unchecked.
+    An event belongs to one network, so the network must be known: a
+    node's (--data-dir, whose store also serves to check the references
+    to earlier events) or a genesis document's (--genesis; references are
+    then reported as unchecked). --genesis overrides a data directory
+    given by AYLLU_DATA_DIR; giving both options is a usage error. Exits 1
+    when the event is invalid.
+
+    \b
+    Prints JSON: valid (bool), network_id (hex, the network checked
+    against); if the event decoded: id, kind, net (its network id), group,
+    author (hex), author_peer_id, ts, refs (hex ids), size (bytes),
+    refs_checked (bool); if invalid: reason (a stable code), action
+    (reject, ignore or hold), detail.
     """
+    if genesis_file is not None:
+        if ctx.get_parameter_source("data_dir") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("give --data-dir or --genesis, not both")
+        network, store_path = _read_genesis(genesis_file), None
+    elif data_dir is not None:
+        node = _node(data_dir)
+        network, store_path = node.load_genesis(), node.store_path
+    else:
+        raise click.UsageError(
+            "the event's network must be known: give --data-dir (or AYLLU_DATA_DIR) or --genesis"
+        )
     # One byte past the limit is enough to know the event is too large.
     raw = file.read(MAX_SIZE + 1)
     at = now_ms() if at_ms is None else at_ms
-    store_path = None if data_dir is None else _node_store(data_dir)
-    verdict, event, refs_checked = trio.run(lambda: _verify(raw, store_path, at))
-    document: dict[str, Any] = {"valid": verdict.accepted}
+    verdict, event, refs_checked = trio.run(
+        lambda: _verify(raw, network.network_id, store_path, at)
+    )
+    document: dict[str, Any] = {"valid": verdict.accepted, "network_id": network.network_id.hex()}
     if event is not None:
         document.update(_describe(event))
         document["refs_checked"] = refs_checked
@@ -144,12 +401,15 @@ def verify(file: Any, data_dir: Path | None, at_ms: int | None) -> None:
 
 
 async def _verify(
-    raw: bytes, store_path: Path | None, at: int
+    raw: bytes, network_id: bytes, store_path: Path | None, at: int
 ) -> tuple[Verdict, SignedEvent | None, bool]:
+    """The checks of protocol/validation.py in their order, with the refs
+    read from the store only when there is one."""
     event: SignedEvent | None = None
     refs_checked = False
     try:
         event = parse_event(raw)
+        check_network(event, network_id)
         verify_signature(event)
         check_clock(event, at)
         if store_path is not None:
@@ -168,15 +428,21 @@ async def _verify(
 def import_(files: tuple[Any, ...], data_dir: Path | None) -> None:
     """Ingest CBOR-encoded events (one per FILE) into a node's store.
 
-    Each goes through the full validation path; prints one JSON line per
-    file with its outcome, and exits 1 if any was rejected.
+    Each goes through the full validation path, against the node's
+    network; exits 1 if any was rejected.
+
+    \b
+    Prints one JSON object per line and file: file, status (accepted,
+    duplicate or rejected), id (hex, if the event decoded); if rejected:
+    reason (a stable code), detail.
     """
-    store_path = _node_store(data_dir)
+    node = _node(data_dir)
+    network_id = node.load_genesis().network_id
     raws = [file.read() for file in files]
 
     async def ingest() -> list[Any]:
-        async with open_sqlite_store(store_path) as store:
-            return await ingest_raw(store, raws, now_ms())
+        async with open_sqlite_store(node.store_path) as store:
+            return await ingest_raw(store, raws, now_ms(), network_id)
 
     rejected = False
     for file, outcome in zip(files, trio.run(ingest), strict=True):
@@ -206,8 +472,13 @@ def list_(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List the events a node holds, oldest first."""
-    store_path = _node_store(data_dir)
+    """List the events a node holds, oldest first.
+
+    \b
+    With --json, one JSON object per event: id, kind, net, group, author
+    (hex), author_peer_id, ts (ms since the epoch), refs (hex ids), size.
+    """
+    store_path = _node(data_dir).store_path
     group = _hex_option("--group", group_hex)
     author = _hex_option("--author", author_hex)
 
@@ -227,14 +498,15 @@ def list_(
             )
 
 
-def _node_store(data_dir: Path | None) -> Path:
-    """The store of an initialized node; opening a missing one would create it."""
+def _node(data_dir: Path | None) -> DataDir:
+    """An initialized node's directory: checked first, since opening a
+    missing store would create it."""
     if data_dir is None:
         raise click.UsageError("--data-dir (or AYLLU_DATA_DIR) is required")
-    store_path = DataDir(data_dir).store_path
-    if not store_path.exists():
+    node = DataDir(data_dir)
+    if not node.store_path.exists():
         raise click.ClickException(f"no node at {data_dir}: run 'ayllu init' first")
-    return store_path
+    return node
 
 
 def _hex_option(name: str, value: str | None) -> bytes | None:
@@ -250,6 +522,7 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     return {
         "id": event.id.hex(),
         "kind": event.kind,
+        "net": event.net.hex(),
         "group": event.group.hex(),
         "author": event.author.hex(),
         "author_peer_id": peer_id(event.author),

@@ -2,11 +2,12 @@
 
 Theory of operation
 -------------------
-Ingest has three costs: decoding and checking the envelope (about 20 us an
-event, pure Python, holding the GIL), the Ed25519 signature check (about
-60 us, in libsodium, which releases the GIL) and the commit (SQLite on the
-store's own thread, mostly outside the GIL). They run as a pipeline of three
-stages, each on its own worker thread, joined by channels of capacity one:
+Ingest has three costs: decoding and checking the envelope and the network
+(about 20 us an event, pure Python, holding the GIL), the Ed25519 signature
+check (about 60 us, in libsodium, which releases the GIL) and the commit
+(SQLite on the store's own thread, mostly outside the GIL). They run as a
+pipeline of three stages, each on its own worker thread, joined by channels
+of capacity one:
 
     decode batch k+2  ->  verify batch k+1  ->  commit batch k
 
@@ -16,9 +17,10 @@ trio thread stays free for the network. Batches keep their order through
 the pipeline, so outcomes come back in input order; at most one batch waits
 between two stages, so memory stays bounded whatever the input size.
 
-Events that fail decoding or their signature never reach the store. The
-rules against state run inside the store's transaction (see
-protocol/validation.py), so an outcome of ``accepted`` means committed.
+Events that fail decoding, the network check or their signature never
+reach the store. The rules against state run inside the store's
+transaction (see protocol/validation.py), so an outcome of ``accepted``
+means committed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import trio
 
 from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
+from protocol.validation import check_network
 from storage import EventStore, IngestResult, IngestStatus
 
 #: Events per store transaction. A commit costs about as much as a few
@@ -60,16 +63,22 @@ class _Batch:
 
 
 async def ingest_raw(
-    store: EventStore, raws: Iterable[bytes], now_ms: int, *, batch_size: int = DEFAULT_BATCH
+    store: EventStore,
+    raws: Iterable[bytes],
+    now_ms: int,
+    network_id: bytes,
+    *,
+    batch_size: int = DEFAULT_BATCH,
 ) -> list[IngestResult]:
-    """Ingest wire-format events; one outcome per input, in input order."""
+    """Ingest wire-format events of the network ``network_id``; one outcome
+    per input, in input order."""
     results: list[IngestResult] = []
     to_commit, checked = trio.open_memory_channel[_Batch](1)
 
     async def check_stage() -> None:
         async with to_commit:
             for chunk in _chunks(raws, batch_size):
-                await to_commit.send(await _check(chunk))
+                await to_commit.send(await _check(chunk, network_id))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(check_stage)
@@ -83,14 +92,14 @@ async def ingest_raw(
 _Checked = tuple[SignedEvent | None, Rejected | None]
 
 
-async def _check(chunk: list[bytes]) -> _Batch:
+async def _check(chunk: list[bytes], network_id: bytes) -> _Batch:
     """Decode and verify a chunk in parallel slices, one thread each."""
     size = -(-len(chunk) // CHECK_THREADS)
     slices = [chunk[start : start + size] for start in range(0, len(chunk), size)]
     checked: list[list[_Checked]] = [[] for _ in slices]
 
     async def check_slice(index: int) -> None:
-        checked[index] = await trio.to_thread.run_sync(_check_slice, slices[index])
+        checked[index] = await trio.to_thread.run_sync(_check_slice, slices[index], network_id)
 
     async with trio.open_nursery() as nursery:
         for index in range(len(slices)):
@@ -105,15 +114,18 @@ async def _check(chunk: list[bytes]) -> _Batch:
     return batch
 
 
-def _check_slice(raws: list[bytes]) -> list[_Checked]:
-    """Decode then verify each input in turn: the GIL is held only while one
-    event decodes (~20 us), then released for its signature check, so the
-    threads checking the other slices are never kept waiting long."""
+def _check_slice(raws: list[bytes], network_id: bytes) -> list[_Checked]:
+    """Decode, check the network, then verify each input in turn: the GIL is
+    held only while one event decodes (~20 us), then released for its
+    signature check, so the threads checking the other slices are never
+    kept waiting long. The network is a byte comparison, so an event of
+    another network costs no signature check."""
     checked: list[_Checked] = []
     for raw in raws:
         event: SignedEvent | None = None
         try:
             event = parse_event(raw)
+            check_network(event, network_id)
             verify_signature(event)
         except Rejected as exc:
             checked.append((event, exc))

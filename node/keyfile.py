@@ -52,7 +52,7 @@ def create_key_file(path: Path, passphrase: bytes | None = None) -> SigningKey:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
 
 
@@ -60,7 +60,7 @@ def load_key_file(path: Path, passphrase: bytes | None = None) -> SigningKey:
     return decode_keyfile(path.read_bytes(), passphrase)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

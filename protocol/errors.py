@@ -71,10 +71,12 @@ class Reason(enum.StrEnum):
     # -- identity: registrars and certificates (specs/identity.md) --
     NOT_REGISTRAR = "not_registrar"
     BAD_APPROVALS = "bad_approvals"
+    BAD_REGISTRAR_CHANGE = "bad_registrar_change"
     STALE_EPOCH = "stale_epoch"
     DUPLICATE_IDENTITY = "duplicate_identity"
     ALREADY_CERTIFIED = "already_certified"
     UNKNOWN_CERTIFICATE = "unknown_certificate"
+    TAG_MISMATCH = "tag_mismatch"
     NOT_CERTIFIED = "not_certified"
     CERTIFICATE_EXPIRED = "certificate_expired"
     KEY_REVOKED = "key_revoked"
@@ -100,6 +102,38 @@ _ACTIONS: dict[Reason, Action] = {
     Reason.TS_IN_FUTURE: Action.IGNORE,
     Reason.MISSING_REFS: Action.HOLD,
 }
+#: Reasons the state fold refuses an event for (specs/groups.md section 1).
+#: Whether they apply depends on what else a node holds, so they never
+#: blame the sender; the event is stored all the same.
+STATE_REASONS = frozenset(
+    {
+        Reason.NOT_REGISTRAR,
+        Reason.BAD_APPROVALS,
+        Reason.BAD_REGISTRAR_CHANGE,
+        Reason.STALE_EPOCH,
+        Reason.DUPLICATE_IDENTITY,
+        Reason.ALREADY_CERTIFIED,
+        Reason.UNKNOWN_CERTIFICATE,
+        Reason.TAG_MISMATCH,
+        Reason.NOT_CERTIFIED,
+        Reason.CERTIFICATE_EXPIRED,
+        Reason.KEY_REVOKED,
+        Reason.UNKNOWN_GROUP,
+        Reason.NOT_AUTHORIZED,
+        Reason.BAD_LEVEL,
+        Reason.NOT_BASE_GROUP,
+        Reason.GROUP_FULL,
+        Reason.TOO_MANY_CHILDREN,
+        Reason.ALREADY_MEMBER,
+        Reason.ALREADY_PLACED,
+        Reason.UNKNOWN_APPLICATION,
+        Reason.NOT_MEMBER,
+        Reason.SELF_ATTESTATION,
+        Reason.DUPLICATE_ATTESTATION,
+        Reason.WRONG_PERIOD,
+    }
+)
+_ACTIONS.update(dict.fromkeys(STATE_REASONS, Action.IGNORE))
 
 
 def action_for(reason: Reason) -> Action:

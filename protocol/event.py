@@ -6,7 +6,9 @@ An event on the wire is the canonical CBOR array ``[unsigned, signature]``.
 ``unsigned`` is a map with exactly the fields of ``ENVELOPE_FIELDS``; the
 event id is SHA-256 over the canonical bytes of ``unsigned``; the signature
 is Ed25519 by ``author`` over ``SIGNATURE_DOMAIN || id``. The domain string
-makes a signature given for an event useless for any other purpose.
+makes a signature given for an event useless for any other purpose, and
+the ``net`` field (the network id, protocol/genesis.py) makes it useless on
+any other network.
 
 Because the decoder accepts only canonical bytes, the bytes of ``unsigned``
 inside a valid signed event are exactly the bytes the id is computed over:
@@ -34,12 +36,12 @@ from nacl.signing import SigningKey
 
 from protocol import cbor
 from protocol.errors import LocalError, Reason, Rejected
-from protocol.kinds import check_body
+from protocol.kinds import check_body, check_placement
 
 #: The only envelope version this implementation speaks.
 VERSION = 1
 #: Envelope fields of version 1, in canonical key order.
-ENVELOPE_FIELDS = ("v", "ts", "body", "kind", "refs", "group", "author")
+ENVELOPE_FIELDS = ("v", "ts", "net", "body", "kind", "refs", "group", "author")
 #: Prepended to the event id to form the signed message.
 SIGNATURE_DOMAIN = b"ayllu/event/v1\x00"
 MAX_REFS = 16
@@ -59,6 +61,7 @@ class Event:
     kind: str
     group: bytes
     author: bytes
+    net: bytes
     ts: int
     body: Mapping[str, Any]
     refs: tuple[bytes, ...] = ()
@@ -68,6 +71,7 @@ class Event:
         return {
             "v": self.version,
             "ts": self.ts,
+            "net": self.net,
             "body": dict(self.body),
             "kind": self.kind,
             "refs": list(self.refs),
@@ -100,6 +104,10 @@ class SignedEvent:
     @property
     def author(self) -> bytes:
         return self.event.author
+
+    @property
+    def net(self) -> bytes:
+        return self.event.net
 
     @property
     def ts(self) -> int:
@@ -155,10 +163,11 @@ def _parse_any_layout(raw: bytes) -> SignedEvent:
 
 
 #: The bytes of a valid signed event around its variable parts, in order:
-#: array(2), map(7), "v": 1, "ts": <ts>, "body": <body>, "kind": <kind>,
-#: "refs": <refs>, "group": bytes(32) <group>, "author": bytes(32) <author>,
-#: then bytes(64) <signature>.
-_HEAD = bytes.fromhex("82a7617601627473")
+#: array(2), map(8), "v": 1, "ts": <ts>, "net": bytes(32) <net>, "body": <body>,
+#: "kind": <kind>, "refs": <refs>, "group": bytes(32) <group>,
+#: "author": bytes(32) <author>, then bytes(64) <signature>.
+_HEAD = bytes.fromhex("82a8617601627473")
+_NET_KEY = bytes.fromhex("636e65745820")
 _BODY_KEY = bytes.fromhex("64626f6479")
 _KIND_KEY = bytes.fromhex("646b696e64")
 _REFS_KEY = bytes.fromhex("6472656673")
@@ -183,10 +192,13 @@ def _parse_usual_layout(raw: bytes) -> SignedEvent | None:
     if size > cbor.MAX_SIZE or not raw.startswith(_HEAD) or size < 17 or raw[8] != 0x1B:
         return None
     ts = int.from_bytes(raw[9:17], "big")
-    if not 0x100000000 <= ts <= MAX_TS or not raw.startswith(_BODY_KEY, 17):
+    if not 0x100000000 <= ts <= MAX_TS or not raw.startswith(_NET_KEY, 17):
+        return None
+    net = raw[23:55]
+    if not raw.startswith(_BODY_KEY, 55):
         return None
     try:
-        body, pos = cbor.decode_item_at(raw, 22, 3)
+        body, pos = cbor.decode_item_at(raw, 60, 3)
         if not raw.startswith(_KIND_KEY, pos):
             return None
         kind, pos = cbor.decode_item_at(raw, pos + 5, 3)
@@ -214,16 +226,19 @@ def _parse_usual_layout(raw: bytes) -> SignedEvent | None:
     pos += 41
     if not raw.startswith(_SIGNATURE_KEY, pos) or pos + 66 != size:
         return None
-    # The skeleton fixed v, the field set and the sizes of group and author;
-    # what is left of the envelope checks of _check_unsigned:
+    # The skeleton fixed v, the field set and the sizes of net, group and
+    # author; what is left of the envelope checks of _check_unsigned:
     if type(kind) is not str or type(body) is not dict:
         return None
     try:
         _check_refs(refs)
         check_body(kind, body)
+        check_placement(kind, group, net)
     except Rejected:
         return None
-    event = Event(kind=kind, group=group, author=author, ts=ts, body=body, refs=tuple(refs))
+    event = Event(
+        kind=kind, group=group, author=author, net=net, ts=ts, body=body, refs=tuple(refs)
+    )
     raw = bytes(raw)
     return SignedEvent(event=event, id=event_id(raw[1:pos]), signature=raw[pos + 2 :], raw=raw)
 
@@ -261,6 +276,9 @@ def _check_unsigned(fields: dict[str, Any]) -> Event:
     ts = fields["ts"]
     if type(ts) is not int or not 0 <= ts <= MAX_TS:
         raise Rejected(Reason.BAD_FIELD, "'ts' must be an integer in [0, 2**53-1]")
+    net = fields["net"]
+    if type(net) is not bytes or len(net) != ID_SIZE:
+        raise Rejected(Reason.BAD_FIELD, "'net' must be 32 bytes")
     group = fields["group"]
     if type(group) is not bytes or len(group) != ID_SIZE:
         raise Rejected(Reason.BAD_FIELD, "'group' must be 32 bytes")
@@ -275,7 +293,8 @@ def _check_unsigned(fields: dict[str, Any]) -> Event:
     if type(body) is not dict:
         raise Rejected(Reason.BAD_FIELD, "'body' must be a map")
     check_body(kind, body)
-    return Event(kind=kind, group=group, author=author, ts=ts, body=body, refs=refs)
+    check_placement(kind, group, net)
+    return Event(kind=kind, group=group, author=author, net=net, ts=ts, body=body, refs=refs)
 
 
 def _check_refs(refs: Any) -> tuple[bytes, ...]:

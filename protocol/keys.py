@@ -34,8 +34,8 @@ NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
 KDF_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
 KDF_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
 #: A key file cannot make us spend more than libsodium's "sensitive" cost.
-_MAX_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE
-_MAX_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE
+MAX_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE
+MAX_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE
 
 
 class KeyFileError(LocalError):
@@ -83,18 +83,55 @@ def encode_keyfile(
     if passphrase is None:
         document["seed"] = seed.hex()
     else:
-        if salt is None or len(salt) != SALT_SIZE or nonce is None or len(nonce) != NONCE_SIZE:
-            raise LocalError(f"sealing needs a {SALT_SIZE}-byte salt and a {NONCE_SIZE}-byte nonce")
-        box = nacl.secret.SecretBox(_derive(passphrase, salt, opslimit, memlimit))
-        document["sealed"] = {
-            "kdf": "argon2id13",
-            "opslimit": opslimit,
-            "memlimit": memlimit,
-            "salt": salt.hex(),
-            "nonce": nonce.hex(),
-            "ciphertext": box.encrypt(seed, nonce).ciphertext.hex(),
-        }
+        document["sealed"] = seal_secret(
+            seed, passphrase, salt=salt, nonce=nonce, opslimit=opslimit, memlimit=memlimit
+        )
     return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+
+def seal_secret(
+    secret: bytes,
+    passphrase: bytes,
+    *,
+    salt: bytes | None,
+    nonce: bytes | None,
+    opslimit: int = KDF_OPSLIMIT,
+    memlimit: int = KDF_MEMLIMIT,
+) -> dict[str, Any]:
+    """The "sealed" object of specs/keys.md for any secret: Argon2id derives
+    a SecretBox key from the passphrase. Every file that keeps a secret
+    under a passphrase (key files, tag-key files) seals it this one way."""
+    if salt is None or len(salt) != SALT_SIZE or nonce is None or len(nonce) != NONCE_SIZE:
+        raise LocalError(f"sealing needs a {SALT_SIZE}-byte salt and a {NONCE_SIZE}-byte nonce")
+    box = nacl.secret.SecretBox(derive_key(passphrase, salt, opslimit, memlimit))
+    return {
+        "kdf": "argon2id13",
+        "opslimit": opslimit,
+        "memlimit": memlimit,
+        "salt": salt.hex(),
+        "nonce": nonce.hex(),
+        "ciphertext": box.encrypt(secret, nonce).ciphertext.hex(),
+    }
+
+
+def open_sealed(sealed: object, passphrase: bytes, size: int) -> bytes:
+    """The ``size``-byte secret in a "sealed" object; KeyFileError on any problem.
+
+    The KDF limits come from the file, so they are capped: a planted file
+    must not make us spend more than libsodium's "sensitive" cost.
+    """
+    if not isinstance(sealed, dict) or sealed.get("kdf") != "argon2id13":
+        raise KeyFileError("unknown sealing in the key file")
+    opslimit, memlimit = check_kdf_limits(sealed.get("opslimit"), sealed.get("memlimit"))
+    salt = hex_field(sealed, "salt", SALT_SIZE)
+    box = nacl.secret.SecretBox(derive_key(passphrase, salt, opslimit, memlimit))
+    try:
+        return box.decrypt(
+            hex_field(sealed, "ciphertext", size + box.MACBYTES),
+            hex_field(sealed, "nonce", NONCE_SIZE),
+        )
+    except nacl.exceptions.CryptoError:
+        raise KeyFileError("wrong passphrase, or the key file is damaged") from None
 
 
 def keyfile_is_sealed(data: bytes) -> bool:
@@ -103,7 +140,7 @@ def keyfile_is_sealed(data: bytes) -> bool:
 
 def keyfile_public(data: bytes) -> bytes:
     """The public key a key file claims, readable without the passphrase."""
-    return _hex(_load(data), "public", 32)
+    return hex_field(_load(data), "public", 32)
 
 
 def decode_keyfile(data: bytes, passphrase: bytes | None = None) -> SigningKey:
@@ -112,32 +149,26 @@ def decode_keyfile(data: bytes, passphrase: bytes | None = None) -> SigningKey:
     if "sealed" in document:
         if passphrase is None:
             raise KeyFileError("the key file is sealed: a passphrase is needed")
-        sealed = document["sealed"]
-        if not isinstance(sealed, dict) or sealed.get("kdf") != "argon2id13":
-            raise KeyFileError("unknown sealing in the key file")
-        opslimit, memlimit = sealed.get("opslimit"), sealed.get("memlimit")
-        if not isinstance(opslimit, int) or not 0 < opslimit <= _MAX_OPSLIMIT:
-            raise KeyFileError("the key file's Argon2id opslimit is out of range")
-        if not isinstance(memlimit, int) or not 0 < memlimit <= _MAX_MEMLIMIT:
-            raise KeyFileError("the key file's Argon2id memlimit is out of range")
-        salt = _hex(sealed, "salt", SALT_SIZE)
-        box = nacl.secret.SecretBox(_derive(passphrase, salt, opslimit, memlimit))
-        try:
-            seed = box.decrypt(
-                _hex(sealed, "ciphertext", SEED_SIZE + box.MACBYTES),
-                _hex(sealed, "nonce", NONCE_SIZE),
-            )
-        except nacl.exceptions.CryptoError:
-            raise KeyFileError("wrong passphrase, or the key file is damaged") from None
+        seed = open_sealed(document["sealed"], passphrase, SEED_SIZE)
     else:
-        seed = _hex(document, "seed", SEED_SIZE)
+        seed = hex_field(document, "seed", SEED_SIZE)
     key = SigningKey(seed)
-    if bytes(key.verify_key) != _hex(document, "public", 32):
+    if bytes(key.verify_key) != hex_field(document, "public", 32):
         raise KeyFileError("the key file's public key does not match its seed")
     return key
 
 
-def _derive(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+def check_kdf_limits(opslimit: object, memlimit: object) -> tuple[int, int]:
+    """Argon2id limits read from a file, refused above libsodium's
+    "sensitive" cost so that a planted file cannot exhaust the node."""
+    if not isinstance(opslimit, int) or not 0 < opslimit <= MAX_OPSLIMIT:
+        raise KeyFileError("the Argon2id opslimit is out of range")
+    if not isinstance(memlimit, int) or not 0 < memlimit <= MAX_MEMLIMIT:
+        raise KeyFileError("the Argon2id memlimit is out of range")
+    return opslimit, memlimit
+
+
+def derive_key(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
     try:
         return nacl.pwhash.argon2id.kdf(
             nacl.secret.SecretBox.KEY_SIZE, passphrase, salt, opslimit=opslimit, memlimit=memlimit
@@ -161,7 +192,7 @@ def _load(data: bytes) -> dict[str, Any]:
     return document
 
 
-def _hex(document: dict[str, Any], name: str, size: int) -> bytes:
+def hex_field(document: dict[str, Any], name: str, size: int) -> bytes:
     value = document.get(name)
     try:
         raw = bytes.fromhex(value) if isinstance(value, str) else None

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import nacl.bindings
+
 from protocol.errors import Reason, Rejected
 
 #: A check returns an error message, or None when the value is fine.
@@ -145,6 +147,15 @@ def _key(value: Any) -> str | None:
     return byte_string(32, 32)(value)
 
 
+def _member_key(value: Any) -> str | None:
+    """A key to certify: a valid Ed25519 point of the prime-order subgroup,
+    as a ring (specs/ring.md) requires of every member key."""
+    problem = _key(value)
+    if problem is None and not nacl.bindings.crypto_core_ed25519_is_valid_point(value):
+        problem = "must be a valid Ed25519 public key"
+    return problem
+
+
 _event_id = _key  # an event or group id: also 32 bytes
 _ts = integer(0, 2**53 - 1)
 _index = integer(0, 2**32 - 1)
@@ -191,9 +202,9 @@ KINDS: dict[str, BodySchema] = {
             "approvals": array_of(nested(APPROVAL), 1, 64),
         }
     ),
-    "cert.issue": BodySchema(required={"tag": _key, "member": _key, "expires": _ts}),
+    "cert.issue": BodySchema(required={"tag": _key, "member": _member_key, "expires": _ts}),
     "cert.replace": BodySchema(
-        required={"old": _event_id, "tag": _key, "member": _key, "expires": _ts}
+        required={"old": _event_id, "tag": _key, "member": _member_key, "expires": _ts}
     ),
     "cert.revoke": BodySchema(required={"why": text(1, 500), "cert": _event_id}),
     # -- groups (specs/groups.md) --
@@ -207,9 +218,7 @@ KINDS: dict[str, BodySchema] = {
     "member.admit": BodySchema(required={"member": _key, "application": _event_id}),
     "member.leave": BodySchema(required={}),
     "coordinator.endorse": BodySchema(required={"term": _index, "candidate": _key}),
-    "merit.attest": BodySchema(
-        required={"text": text(1, 500), "member": _key, "period": _index}
-    ),
+    "merit.attest": BodySchema(required={"text": text(1, 500), "member": _key, "period": _index}),
 }
 
 #: Kinds whose envelope ``group`` must be the network id itself (the root

@@ -2,7 +2,10 @@
 
 The order of checks is normative (specs/events.md, "Validation order"), so
 that every implementation gives the same reason for an event with several
-defects: decoding, envelope, signature, then the rules against state.
+defects: decoding, envelope, network, signature, then the rules against
+state. The network check comes before the signature because it is a byte
+comparison, and an event for another network is refused whatever else is
+wrong with it.
 
 The state rules run where the state is: the store runs ``check_against_state``
 inside the transaction that commits the event, so nothing can change the
@@ -54,6 +57,12 @@ class Verdict:
 ACCEPTED = Verdict()
 
 
+def check_network(event: SignedEvent, network_id: bytes) -> None:
+    """Raise Rejected(wrong_network) for an event of another network."""
+    if event.net != network_id:
+        raise Rejected(Reason.WRONG_NETWORK, f"net {event.net.hex()}, not {network_id.hex()}")
+
+
 def check_clock(event: SignedEvent, now_ms: int) -> None:
     """Raise Rejected(ts_in_future) for an event stamped too far ahead."""
     if event.ts > now_ms + MAX_CLOCK_SKEW_MS:
@@ -83,9 +92,10 @@ def check_against_state(event: SignedEvent, view: StateView, now_ms: int) -> Non
     check_refs(event, view)
 
 
-def validate(event: SignedEvent, view: StateView, now_ms: int) -> Verdict:
-    """Every rule after decoding: signature, then the rules against state."""
+def validate(event: SignedEvent, view: StateView, now_ms: int, network_id: bytes) -> Verdict:
+    """Every rule after decoding: network, signature, then the rules against state."""
     try:
+        check_network(event, network_id)
         verify_signature(event)
         check_against_state(event, view, now_ms)
     except Rejected as exc:
@@ -93,13 +103,15 @@ def validate(event: SignedEvent, view: StateView, now_ms: int) -> Verdict:
     return ACCEPTED
 
 
-def validate_bytes(raw: bytes, view: StateView, now_ms: int) -> tuple[SignedEvent | None, Verdict]:
+def validate_bytes(
+    raw: bytes, view: StateView, now_ms: int, network_id: bytes
+) -> tuple[SignedEvent | None, Verdict]:
     """The whole pipeline from wire bytes; the event is None if undecodable."""
     try:
         event = parse_event(raw)
     except Rejected as exc:
         return None, Verdict.of(exc)
-    return event, validate(event, view, now_ms)
+    return event, validate(event, view, now_ms, network_id)
 
 
 class KnownEvents:

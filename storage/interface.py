@@ -48,11 +48,16 @@ class IngestStatus(enum.StrEnum):
     DUPLICATE = "duplicate"
     #: Broke a rule against the state; ``reason`` says which. Not stored.
     REJECTED = "rejected"
+    #: Stored, but the network state's rules gave it no effect (a sixth
+    #: member, a certificate from a non-registrar, ...); ``reason`` says
+    #: which. Kept so that every node converges on the same events
+    #: (protocol/state.py).
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """The outcome for one event; ``reason`` is set iff REJECTED.
+    """The outcome for one event; ``reason`` is set iff REJECTED or REFUSED.
 
     ``id`` is None only for input that never decoded into an event (the
     ingest path reports those too); a store always knows the id.
@@ -99,9 +104,10 @@ class EventStore(Protocol):
     """A content-addressed set of signed events, ordered by (ts, id).
 
     Every method is one round trip to the store; callers batch. Events given
-    to ``ingest`` have passed ``parse_event`` and ``verify_signature``: the
-    store checks the rules against state (``check_against_state``) inside the
-    transaction that commits, so nothing can change between check and write.
+    to ``ingest`` have passed ``parse_event``, ``check_network`` and
+    ``verify_signature``: the store checks the rules against state
+    (``check_against_state``) inside the transaction that commits, so nothing
+    can change between check and write.
     """
 
     async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]:

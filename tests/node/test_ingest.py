@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from event_factory import BOB, NOW_MS, note
+from event_factory import BOB, NET, NOW_MS, note
 
 from node.ingest import ingest_raw
 from protocol.errors import Reason
@@ -29,7 +29,7 @@ async def test_outcomes_in_input_order_across_batches(store: EventStore) -> None
     forged = bytearray(note(NOW_MS - 3, text="forged").raw)
     forged[-1] ^= 1
     inputs = [first.raw, b"\x00garbage", reply.raw, first.raw, bytes(forged), orphan.raw]
-    outcomes = await ingest_raw(store, inputs, NOW_MS, batch_size=2)
+    outcomes = await ingest_raw(store, inputs, NOW_MS, NET, batch_size=2)
 
     assert [o.status for o in outcomes] == [
         IngestStatus.ACCEPTED,
@@ -56,10 +56,30 @@ async def test_a_reference_in_a_later_batch_waits_for_nothing(store: EventStore)
     events = [note(NOW_MS - 100, key=BOB, text="0")]
     for index in range(1, 30):
         events.append(note(NOW_MS - 100 + index, refs=[events[-1].id], text=str(index)))
-    outcomes = await ingest_raw(store, [e.raw for e in events], NOW_MS, batch_size=7)
+    outcomes = await ingest_raw(store, [e.raw for e in events], NOW_MS, NET, batch_size=7)
     assert all(o.status is IngestStatus.ACCEPTED for o in outcomes)
     assert await store.count() == 30
 
 
 async def test_empty_input(store: EventStore) -> None:
-    assert await ingest_raw(store, [], NOW_MS) == []
+    assert await ingest_raw(store, [], NOW_MS, NET) == []
+
+
+async def test_events_of_another_network_are_refused_before_their_signature(
+    store: EventStore,
+) -> None:
+    other_net = bytes(32)
+    stranger = note(NOW_MS - 10, net=other_net)
+    forged = bytearray(note(NOW_MS - 9, net=other_net, text="forged").raw)
+    forged[-1] ^= 1
+    outcomes = await ingest_raw(store, [stranger.raw, bytes(forged)], NOW_MS, NET)
+    assert [(o.status, o.reason) for o in outcomes] == [
+        (IngestStatus.REJECTED, Reason.WRONG_NETWORK),
+        (IngestStatus.REJECTED, Reason.WRONG_NETWORK),
+    ]
+    assert outcomes[0].id == stranger.id
+    assert await store.count() == 0
+    # The same event is welcome on its own network.
+    assert (await ingest_raw(store, [stranger.raw], NOW_MS, other_net))[0].status is (
+        IngestStatus.ACCEPTED
+    )

@@ -1,4 +1,4 @@
-"""Builds specs/vectors/events.json from fixed keys and fixed timestamps.
+"""Builds specs/vectors/events.json from fixed keys, timestamps and network.
 
 The vectors are normative; this script only saves writing hex by hand. The
 test next to it checks that the committed file is exactly what this script
@@ -23,6 +23,7 @@ from nacl.signing import SigningKey
 from protocol import cbor
 from protocol.errors import Reason
 from protocol.event import SIGNATURE_DOMAIN, Event, sign
+from protocol.genesis import make_genesis
 from protocol.keys import key_from_seed, peer_id
 
 VECTORS_DIR = Path(__file__).resolve().parents[2] / "specs" / "vectors"
@@ -39,6 +40,31 @@ GROUP = hashlib.sha256(b"ayllu test vector group").digest()
 #: 2026-01-01T00:00:00Z, the "now" every vector is validated at.
 NOW_MS = 1_767_225_600_000
 TS = NOW_MS - 3_600_000
+#: The network of every vector: key A founded it and is its one registrar;
+#: the rules are the defaults of `ayllu genesis create`, so the README's
+#: quickstart rebuilds these very bytes.
+GENESIS = make_genesis(
+    name="ayllu test vectors",
+    ts=NOW_MS - 86_400_000,
+    root={
+        "name": "ayllu test vectors",
+        "langs": ["ay", "es", "qu"],
+        "level": 3,
+        "rules": {
+            "quorum_pct": 50,
+            "support_pct": 20,
+            "threshold_pct": 50,
+            "term_days": 90,
+            "merit_days": 30,
+        },
+    },
+    founder=PUB_A,
+    registrars=[PUB_A],
+    quorum=1,
+)
+NET = GENESIS.network_id
+#: Another network's id, for events that reach the wrong one.
+OTHER_NET = hashlib.sha256(b"ayllu another network").digest()
 #: Binary multiaddr of /ip4/127.0.0.1/tcp/4001.
 LOOPBACK_ADDR = bytes.fromhex("047f000001060fa1")
 #: An Ed25519 point of small order (order 4): libsodium refuses such keys.
@@ -86,6 +112,7 @@ def note(text: str = "Asamblea el sábado a las 10.", lang: str = "es", **change
         "kind": "note",
         "group": GROUP,
         "author": PUB_A,
+        "net": NET,
         "ts": TS,
         "body": {"lang": lang, "text": text},
     }
@@ -118,6 +145,7 @@ def build() -> dict[str, Any]:
             kind="peer.record",
             group=GROUP,
             author=bytes(KEY_B.verify_key),
+            net=NET,
             ts=TS + 1,
             body={"addrs": [LOOPBACK_ADDR]},
         ),
@@ -251,7 +279,7 @@ def build() -> dict[str, Any]:
         Reason.NON_MINIMAL_WIDTH,
     )
     swapped = list(unsigned_pairs)
-    swapped[2], swapped[3] = swapped[3], swapped[2]
+    swapped[3], swapped[4] = swapped[4], swapped[3]
     add(
         "unsorted_keys",
         "Envelope keys 'kind' and 'body' swapped.",
@@ -265,10 +293,10 @@ def build() -> dict[str, Any]:
             raw_map(
                 [
                     unsigned_pairs[0],
-                    unsigned_pairs[5],
-                    unsigned_pairs[1],
-                    *unsigned_pairs[2:5],
                     unsigned_pairs[6],
+                    unsigned_pairs[1],
+                    *unsigned_pairs[2:6],
+                    unsigned_pairs[7],
                 ]
             )
         ),
@@ -349,11 +377,29 @@ def build() -> dict[str, Any]:
     )
     add(
         "unknown_field",
-        "An extra envelope field 'net'.",
+        "An extra envelope field 'memo' (between 'kind' and 'refs').",
         signed_raw(
-            raw_map([*unsigned_pairs[:2], ("net", cbor.encode(b"\x00")), *unsigned_pairs[2:]])
+            raw_map([*unsigned_pairs[:5], ("memo", cbor.encode(b"\x00")), *unsigned_pairs[5:]])
         ),
         Reason.UNKNOWN_FIELD,
+    )
+    add(
+        "missing_net",
+        "No 'net' field.",
+        signed_raw(raw_map([p for p in unsigned_pairs if p[0] != "net"])),
+        Reason.MISSING_FIELD,
+    )
+    add(
+        "short_net",
+        "A 31-byte network id.",
+        replace_field(base, "net", cbor.encode(NET[:31])),
+        Reason.BAD_FIELD,
+    )
+    add(
+        "net_as_text",
+        "The network id as a text string of 32 characters.",
+        replace_field(base, "net", cbor.encode(NET.hex()[:32])),
+        Reason.BAD_FIELD,
     )
     add(
         "short_group",
@@ -379,6 +425,20 @@ def build() -> dict[str, Any]:
         replace_field(base, "kind", cbor.encode("x-unknown")),
         Reason.UNKNOWN_KIND,
     )
+    cert = {"tag": hashlib.sha256(b"a tag").digest(), "member": PUB_A, "expires": NOW_MS}
+    add(
+        "network_scoped_in_a_group",
+        "A well-formed 'cert.issue' whose group is not the network id.",
+        signed_raw(cbor.encode(note(kind="cert.issue", body=cert).to_value())),
+        Reason.BAD_FIELD,
+    )
+    add(
+        "network_scoped_bad_body_in_a_group",
+        "A 'cert.issue' with a bad body and a group that is not the network id: "
+        "the body is checked first.",
+        signed_raw(cbor.encode(note(kind="cert.issue", body={**cert, "expires": -1}).to_value())),
+        Reason.BAD_BODY,
+    )
     add(
         "bad_lang",
         "A note whose language tag is not a tag.",
@@ -390,6 +450,26 @@ def build() -> dict[str, Any]:
         "A note body with an unknown field.",
         replace_field(base, "body", cbor.encode({"lang": "es", "text": "hola", "pin": True})),
         Reason.BAD_BODY,
+    )
+    # -- network --
+    stranger = sign(note(net=OTHER_NET), KEY_A)
+    add(
+        "wrong_network",
+        "Signed by its author, for another network.",
+        stranger.raw,
+        Reason.WRONG_NETWORK,
+    )
+    add(
+        "wrong_network_bad_signature",
+        "For another network, with a bad signature: the network is checked first.",
+        stranger.raw[:-1] + bytes([stranger.raw[-1] ^ 0x01]),
+        Reason.WRONG_NETWORK,
+    )
+    add(
+        "wrong_network_in_future",
+        "For another network, stamped an hour ahead: the network is checked first.",
+        sign(note(net=OTHER_NET, ts=NOW_MS + 3_600_000), KEY_A).raw,
+        Reason.WRONG_NETWORK,
     )
     # -- signature --
     flipped = bytearray(good)
@@ -448,6 +528,8 @@ def build() -> dict[str, Any]:
         "description": "ayllu event test vectors; see specs/events.md.",
         "spec": "specs/events.md",
         "version": 1,
+        "genesis_hex": GENESIS.raw.hex(),
+        "network_id_hex": NET.hex(),
         "keys": [
             {
                 "name": "A",
