@@ -2,20 +2,12 @@
 
 Theory of operation
 -------------------
-sqlite3 blocks, and aiosqlite only speaks asyncio, so this module does what
-aiosqlite does inside, in trio terms: ONE connection, used only from worker
-threads through ``trio.to_thread.run_sync`` with a ``CapacityLimiter(1)``.
-Calls therefore run one at a time, in the order they queue, and never on two
-threads at once (``check_same_thread=False`` only lets the connection move
-between worker threads). Every public method makes exactly one thread call
-that runs all its statements, so a batch of 500 events costs one thread hop.
-pynacl and sqlite3 release the GIL: the node can verify the next batch's
-signatures while this thread commits the current one.
-
-A call is not cancellable once it holds the limiter (trio's default,
-``abandon_on_cancel=False``): trio waits for the thread, so a transaction is
-never left half way and a committed batch's results are never dropped. A
-cancel arriving meanwhile is delivered at the caller's next checkpoint.
+The connection is driven as storage/worker.py says (one connection, worker
+threads, ``CapacityLimiter(1)``, calls that cannot be abandoned half way).
+Every public method makes exactly one thread call that runs all its
+statements, so a batch of 500 events costs one thread hop. pynacl and
+sqlite3 release the GIL: the node can verify the next batch's signatures
+while this thread commits the current one.
 
 Durability and atomicity: WAL journal with ``synchronous=FULL``, so COMMIT
 returns only once the WAL is on disk and an ACCEPTED event survives power
@@ -36,7 +28,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import trio
@@ -55,6 +47,7 @@ from storage.interface import (
     check_limit,
 )
 from storage.schema import LIMB_COLUMNS, migrate
+from storage.worker import ConnectionThread, in_transaction
 
 #: How long a statement waits for another process's lock before failing.
 BUSY_TIMEOUT_S = 5.0
@@ -98,9 +91,8 @@ class SqliteEventStore:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         """Take over ``connection``, already configured and migrated by ``_connect``."""
-        self._db: sqlite3.Connection | None = connection
-        self._closing = False
-        self._limiter = trio.CapacityLimiter(1)
+        self._thread = ConnectionThread(connection, LocalError("the store is closed"))
+        self._run = self._thread.run
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> SqliteEventStore:
@@ -114,16 +106,7 @@ class SqliteEventStore:
         Calls queued after it, or made later, raise LocalError. Shielded: a
         cancelled owner must still close, or the file stays locked.
         """
-        if self._closing:
-            return
-        self._closing = True
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(self._close_now, limiter=self._limiter)
-
-    def _close_now(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        await self._thread.close()
 
     async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]:
         batch = list(events)
@@ -203,20 +186,6 @@ class SqliteEventStore:
         params.append(limit)
         return await self._run(lambda db: [(ts, eid) for ts, eid in db.execute(sql, params)])
 
-    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` on the store's thread: the one way in to the connection."""
-        return await trio.to_thread.run_sync(self._call, work, limiter=self._limiter)
-
-    def _call(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        db = self._db
-        if db is None:
-            raise LocalError("the store is closed")
-        try:
-            return work(db)
-        except sqlite3.Error as exc:
-            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
-
-
 def _connect(path: str) -> sqlite3.Connection:
     """Open, configure and migrate; runs on a worker thread."""
     try:
@@ -245,44 +214,42 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def _ingest(db: sqlite3.Connection, events: list[SignedEvent], now_ms: int) -> list[IngestResult]:
     """The whole batch in one transaction; see ``storage.ingest`` for the rule."""
+    try:
+        return in_transaction(db, lambda db: _ingest_in_transaction(db, events, now_ms))
+    except Exception as exc:
+        raise StorageError(
+            f"ingest of {len(events)} events rolled back: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _ingest_in_transaction(
+    db: sqlite3.Connection, events: list[SignedEvent], now_ms: int
+) -> list[IngestResult]:
     named = {event.id for event in events}
     for event in events:
         named.update(event.refs)
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        stored: dict[bytes, tuple[int, int]] = {  # id -> (seq, ts)
-            eid: (seq, ts)
-            for eid, seq, ts in _read_in(
-                db, "SELECT id, seq, ts FROM events WHERE id IN ({marks})", list(named)
-            )
-        }
+    stored: dict[bytes, tuple[int, int]] = {  # id -> (seq, ts)
+        eid: (seq, ts)
+        for eid, seq, ts in _read_in(
+            db, "SELECT id, seq, ts FROM events WHERE id IN ({marks})", list(named)
+        )
+    }
 
-        def committed_ts(event_id: bytes) -> int | None:
-            if event_id in named:
-                found = stored.get(event_id)
-                return None if found is None else found[1]
-            # Not prefetched: validation asked about an id the batch does not name.
-            row = db.execute("SELECT ts FROM events WHERE id = ?", (event_id,)).fetchone()
-            return None if row is None else row[0]
+    def committed_ts(event_id: bytes) -> int | None:
+        if event_id in named:
+            found = stored.get(event_id)
+            return None if found is None else found[1]
+        # Not prefetched: validation asked about an id the batch does not name.
+        row = db.execute("SELECT ts FROM events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else row[0]
 
-        plan = plan_ingest(events, committed_ts, now_ms)
-        # Under BEGIN IMMEDIATE no one else writes: the new seqs are ours.
-        (last_seq,) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        seqs = {signed.id: seq for seq, signed in enumerate(plan.accepted, start=last_seq + 1)}
-        seqs.update((eid, seq) for eid, (seq, _) in stored.items())
-        db.executemany(_INSERT_EVENT, map(_event_row, plan.accepted, itertools.count(last_seq + 1)))
-        db.executemany(_INSERT_REF, _ref_rows(plan.accepted, seqs))
-        db.execute("COMMIT")
-    except BaseException as exc:
-        if db.in_transaction:
-            # If ROLLBACK fails too, the original error says more.
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        if isinstance(exc, Exception):
-            raise StorageError(
-                f"ingest of {len(events)} events rolled back: {type(exc).__name__}: {exc}"
-            ) from exc
-        raise
+    plan = plan_ingest(events, committed_ts, now_ms)
+    # Under BEGIN IMMEDIATE no one else writes: the new seqs are ours.
+    (last_seq,) = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+    seqs = {signed.id: seq for seq, signed in enumerate(plan.accepted, start=last_seq + 1)}
+    seqs.update((eid, seq) for eid, (seq, _) in stored.items())
+    db.executemany(_INSERT_EVENT, map(_event_row, plan.accepted, itertools.count(last_seq + 1)))
+    db.executemany(_INSERT_REF, _ref_rows(plan.accepted, seqs))
     return plan.results
 
 

@@ -65,6 +65,7 @@ from protocol.keys import KDF_MEMLIMIT, KDF_OPSLIMIT, check_kdf_limits, derive_k
 from protocol.uniqueness import normalize_national_id
 from storage.interface import StorageError
 from storage.schema import Migration, migrate
+from storage.worker import ConnectionThread, in_transaction
 
 #: ``PRAGMA application_id`` of a vault: "AYLV".
 VAULT_APPLICATION_ID = 0x41594C56
@@ -334,13 +335,12 @@ class Vault:
     """An open vault. Open it with ``open_vault``."""
 
     def __init__(self, connection: sqlite3.Connection, key: bytes) -> None:
-        self._db: sqlite3.Connection | None = connection
+        self._thread = ConnectionThread(connection, VaultError("the vault is closed"), "vault: ")
+        self._run = self._thread.run
         self._key = key
-        self._closing = False
-        self._limiter = trio.CapacityLimiter(1)
 
     def __repr__(self) -> str:
-        return "Vault(<open>)" if self._db is not None else "Vault(<closed>)"
+        return "Vault(<open>)" if self._thread.is_open else "Vault(<closed>)"
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], secret: VaultSecret) -> Vault:
@@ -355,17 +355,8 @@ class Vault:
         return cls(connection, key)
 
     async def close(self) -> None:
-        """Close after the calls queued before this one; shielded, as in storage.sqlite."""
-        if self._closing:
-            return
-        self._closing = True
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(self._close_now, limiter=self._limiter)
-
-    def _close_now(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        """Close after the calls queued before this one (storage/worker.py)."""
+        await self._thread.close()
 
     async def add(self, record: Code1Record, *, nonce: bytes | None = None) -> None:
         """Store a new person's record.
@@ -478,21 +469,7 @@ class Vault:
         return await self._run(work)
 
     async def _write(self, work: Callable[[sqlite3.Connection], None]) -> None:
-        await self._run(lambda db: _in_transaction(db, work))
-
-    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` on the vault's thread: the one way in to the connection."""
-        return await trio.to_thread.run_sync(self._call, work, limiter=self._limiter)
-
-    def _call(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        db = self._db
-        if db is None:
-            raise VaultError("the vault is closed")
-        try:
-            return work(db)
-        except sqlite3.Error as exc:
-            # SQLite's messages name tables and columns, never bound values.
-            raise StorageError(f"vault: {type(exc).__name__}: {exc}") from exc
+        await self._run(lambda db: in_transaction(db, work))
 
 
 _ROW = "member, tag, cert, nonce, box"
@@ -517,19 +494,6 @@ def _check_fresh_nonce(db: sqlite3.Connection, nonce: bytes) -> None:
     ).fetchone()
     if used is not None:
         raise VaultError("this nonce was already used in this vault: nonces must be fresh")
-
-
-def _in_transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> None:
-    """``work`` inside BEGIN IMMEDIATE .. COMMIT; any failure rolls it all back."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        work(db)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        raise
 
 
 def _check_limits(opslimit: object, memlimit: object) -> tuple[int, int]:
@@ -598,7 +562,7 @@ def _create(
                 (*meta, check_nonce, check_box),
             )
 
-        _in_transaction(db, initialize)
+        in_transaction(db, initialize)
         db.close()
         db = None
     except BaseException as exc:

@@ -89,24 +89,26 @@ async def test_data_persists_across_close_and_reopen(tmp_path: Path) -> None:
 async def test_connection_settings(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     async with open_sqlite_store(path) as store:
-        # The settings are per connection: look at the store's own.
-        db = store._db
-        assert db is not None
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert db.isolation_level is None
+        # The settings are per connection: look at the store's own, on its thread.
+        def settings(db: sqlite3.Connection) -> tuple[object, ...]:
+            pragmas = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            values = [db.execute(f"PRAGMA {name}").fetchone()[0] for name in pragmas]
+            return (*values, db.isolation_level)
+
+        mode, synchronous, foreign_keys, busy_timeout, isolation = await store._run(settings)
+        assert (mode, synchronous, foreign_keys, isolation) == ("wal", 2, 1, None)  # 2: FULL
+        assert isinstance(busy_timeout, int) and busy_timeout > 0
     with connect(path) as db:  # WAL mode is a property of the file
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 async def test_range_scans_use_the_covering_index(tmp_path: Path) -> None:
     async with open_sqlite_store(tmp_path / "events.db") as store:
-        db = store._db
-        assert db is not None
         sql = sqlite_module._RANGE_SUMS + " WHERE (ts, id) >= (?, ?) AND (ts, id) < (?, ?)"
-        plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + sql, [0, b""] * 2))
+        rows = await store._run(
+            lambda db: db.execute("EXPLAIN QUERY PLAN " + sql, [0, b""] * 2).fetchall()
+        )
+        plan = " ".join(row[-1] for row in rows)
         assert "COVERING INDEX events_by_key" in plan
 
 
