@@ -81,6 +81,7 @@ class Reason(enum.StrEnum):
     CERTIFICATE_EXPIRED = "certificate_expired"
     KEY_REVOKED = "key_revoked"
     UNCERTIFIED_KEY = "uncertified_key"
+    NO_STANDING = "no_standing"
     # -- groups (specs/groups.md) --
     UNKNOWN_GROUP = "unknown_group"
     NOT_AUTHORIZED = "not_authorized"

@@ -123,3 +123,8 @@ class KnownEvents:
 
     def event_ts(self, event_id: bytes) -> int | None:
         return self._ts.get(event_id)
+
+    def add(self, event: SignedEvent) -> None:
+        """Hold ``event`` too: for checking a batch in order, each event
+        against those before it."""
+        self._ts[event.id] = event.ts

@@ -19,10 +19,13 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
 
+from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event
 from protocol.genesis import Genesis
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.standing import check_standing
 from protocol.state import Governance, NetworkState
+from protocol.validation import KnownEvents, check_against_state
 from storage.interface import (
     MAX_LIMIT,
     EventStore,
@@ -66,16 +69,22 @@ class NetworkStore:
         return self.governance.state
 
     async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]:
-        """Commit a batch (``EventStore.ingest``), then fold what was accepted.
+        """Check standing, commit a batch (``EventStore.ingest``), then fold
+        what was accepted.
 
-        An accepted governance event that the state refuses is reported
-        REFUSED with the state's reason: it is stored, so that every node
-        converges on the same events, but it has no effect.
+        A governance event without standing (protocol/standing.py) is
+        REJECTED and not stored. An accepted governance event that the state
+        refuses is reported REFUSED with the state's reason: it is stored, so
+        that every node converges on the same events, but it has no effect.
         """
-        results = await self.events.ingest(events, now_ms)
+        batch = list(events)
+        standing = await self._check_standing(batch, now_ms)
+        to_store = [event for event in batch if event.id not in standing]
+        stored = iter(await self.events.ingest(to_store, now_ms))
+        results = [standing.get(event.id) or next(stored) for event in batch]
         accepted = [
             event
-            for event, result in zip(events, results, strict=True)
+            for event, result in zip(batch, results, strict=True)
             if result.status is IngestStatus.ACCEPTED
         ]
         outcomes = self.governance.add(accepted)
@@ -89,6 +98,46 @@ class NetworkStore:
                     IngestResult(result.id, IngestStatus.REFUSED, refusal.reason, refusal.detail)
                 )
         return reported
+
+    async def _check_standing(
+        self, batch: list[SignedEvent], now_ms: int
+    ) -> dict[bytes, IngestResult]:
+        """The governance events of ``batch`` rejected for want of standing.
+
+        Standing comes after the store's own rules in the validation order
+        (specs/groups.md), so an event that those rules reject (a missing
+        ref, a future timestamp) is left for the store to report, with the
+        store's reason. The events' refs are read once per batch.
+        """
+        governance = [event for event in batch if event.kind in GOVERNANCE_KINDS]
+        if not governance:
+            return {}
+        wanted = {ref for event in governance for ref in event.refs}
+        wanted.update(event.id for event in governance)
+        held = {
+            event_id: parse_event(raw)
+            for event_id, raw in (await self.events.get_many(wanted)).items()
+        }
+        view = KnownEvents({event_id: event.ts for event_id, event in held.items()})
+        rejected: dict[bytes, IngestResult] = {}
+        founding = self.genesis.registrars
+        for event in batch:
+            if event.id in held or event.id in rejected:
+                continue  # stored already, or a second copy: the store says so
+            try:
+                check_against_state(event, view, now_ms)
+            except Rejected:
+                continue  # the store rejects it (and whatever refs it) itself
+            try:
+                check_standing(event, held, founding)
+            except Rejected as exc:
+                rejected[event.id] = IngestResult(
+                    event.id, IngestStatus.REJECTED, exc.reason, exc.detail
+                )
+                continue
+            held[event.id] = event
+            view.add(event)
+        return rejected
 
 
 @contextlib.asynccontextmanager

@@ -77,6 +77,9 @@ async def test_a_three_level_fractal_and_every_rule_on_it(tmp_path: Path) -> Non
         probes["non-registrar certificate"] = s.certify(impostor, "50000002", registrar=newcomer)
         probes["same person twice"] = s.certify(impostor, "50000001", registrar=s.registrars[1])
         probes["born expired"] = s.certify(impostor, "50000003", expires=s.now - 1)
+        # The impostor's refused certificates give it standing (a registrar
+        # did name its key), not a certificate:
+        probes["refused certificate, then acting"] = s.found(impostor, "no", 1)
         sixth_region_founder = fractal.members[small_base][2]
         sixth_region = s.found(sixth_region_founder, "a sixth region", 2)
         probes["sixth child"] = s.admit(
@@ -90,15 +93,18 @@ async def test_a_three_level_fractal_and_every_rule_on_it(tmp_path: Path) -> Non
             "sixth member": "refused group_full",
             "fourth member": "accepted",
             "second group": "refused already_member",
-            "uncertified founder": "refused not_certified",
-            "non-registrar certificate": "refused not_registrar",
+            "uncertified founder": "rejected no_standing",
+            "non-registrar certificate": "rejected no_standing",
             "same person twice": "refused duplicate_identity",
             "born expired": "refused certificate_expired",
+            "refused certificate, then acting": "refused not_certified",
             "sixth child": "refused too_many_children",
             "level skipped": "refused bad_level",
             "not the founder": "refused not_authorized",
         }
         assert {name: _outcome(results, e) for name, e in probes.items()} == expected
+        no_standing = [probes["uncertified founder"].id, probes["non-registrar certificate"].id]
+        assert await store.events.has(no_standing) == set()  # rejected: never stored
         assert len(groups.members(small_base)) == 4
 
         # Coordinators at every level: base groups elect among their members,

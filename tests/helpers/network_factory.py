@@ -18,7 +18,9 @@ from nacl.signing import SigningKey
 
 from protocol.event import Event, SignedEvent, sign
 from protocol.genesis import Genesis, make_genesis
+from protocol.kinds import GOVERNANCE_KINDS
 from protocol.registry import approve
+from protocol.standing import CERTIFICATE_KINDS, REGISTRAR_KINDS
 from protocol.uniqueness import normalize_national_id, uniqueness_tag
 
 T0 = 1_700_000_000_000
@@ -58,6 +60,11 @@ class Scenario:
     quorum: int = 1
     now: int = T0
     events: list[SignedEvent] = field(default_factory=list)
+    #: Standing (protocol/standing.py): the newest certificate naming each
+    #: key, and the registrar change that added each later registrar; every
+    #: governance event refs its author's, as a client does.
+    certificates: dict[bytes, bytes] = field(default_factory=dict)
+    registrar_changes: dict[bytes, bytes] = field(default_factory=dict)
     #: Rings (sorted keys) whose eligibility the scenario's vectors check.
     rings: list[list[bytes]] = field(default_factory=list)
     genesis: Genesis = field(init=False)
@@ -93,19 +100,32 @@ class Scenario:
         group: bytes | None = None,
         refs: Iterable[bytes] = (),
         ts: int | None = None,
+        evidence: bool = True,
     ) -> SignedEvent:
+        """Sign an event; ``evidence=False`` leaves out the author's standing."""
+        author = key_of(key)
+        standing = (
+            self.registrar_changes if kind in REGISTRAR_KINDS else self.certificates
+        ).get(author)
+        refs = set(refs)
+        if evidence and kind in GOVERNANCE_KINDS and standing is not None:
+            refs.add(standing)
         signed = sign(
             Event(
                 kind=kind,
                 group=self.net if group is None else group,
-                author=key_of(key),
+                author=author,
                 net=self.net,
                 ts=self.tick() if ts is None else ts,
                 body=dict(body),
-                refs=tuple(sorted(set(refs))),
+                refs=tuple(sorted(refs)),
             ),
             key,
         )
+        if kind in CERTIFICATE_KINDS:
+            self.certificates[signed.event.body["member"]] = signed.id
+        elif kind == "registrar.change":
+            self.registrar_changes.update(dict.fromkeys(signed.event.body["add"], signed.id))
         self.events.append(signed)
         return signed
 

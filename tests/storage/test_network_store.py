@@ -68,3 +68,36 @@ async def test_a_late_event_refolds_and_can_displace_an_applied_one(tmp_path: Pa
         assert refusal is not None and refusal.reason == Reason.GROUP_FULL
         members = store.state.groups.members(group)
         assert len(members) == 5 and bytes(people[4].verify_key) not in members
+
+
+async def test_standing_is_checked_after_the_stores_rules(tmp_path: Path) -> None:
+    s = Scenario(root_level=2)
+    stranger = signing_key("stranger")
+    s.certify(signing_key("member"), "10000001")
+    forged = s.certify(stranger, "10000002", registrar=stranger)  # no standing
+    base = s.found(stranger, "base", 1)  # refs the forged certificate, never stored
+    future = s.certify(stranger, "10000003", registrar=stranger)
+    async with open_network_store(tmp_path / "events.sqlite3", s.genesis) as store:
+        results = await store.ingest(s.events[:3], s.now)
+        assert [(r.status, r.reason) for r in results] == [
+            (IngestStatus.ACCEPTED, None),
+            (IngestStatus.REJECTED, Reason.NO_STANDING),
+            (IngestStatus.REJECTED, Reason.MISSING_REFS),
+        ]
+        bare = s.event("group.charter", stranger, base.event.body, evidence=False)
+        [result] = await store.ingest([bare], s.now)
+        assert (result.status, result.reason) == (IngestStatus.REJECTED, Reason.NO_STANDING)
+        assert await store.events.has([forged.id, base.id, bare.id]) == set()
+        # The store's own rules come first: a future timestamp is ts_in_future.
+        [early] = await store.ingest([future], future.ts - 3_600_000)
+        assert (early.status, early.reason) == (IngestStatus.REJECTED, Reason.TS_IN_FUTURE)
+        # An event whose evidence is missing is held (missing_refs), not rejected.
+        s2 = Scenario(root_level=2)
+        person = signing_key("person")
+        certificate = s2.certify(person, "10000004")
+        founding = s2.found(person, "base", 1)
+        [held] = await store.ingest([founding], s2.now)
+        assert (held.status, held.reason) == (IngestStatus.REJECTED, Reason.MISSING_REFS)
+        # Evidence earlier in the same batch counts.
+        results = await store.ingest([certificate, founding], s2.now)
+        assert [r.status for r in results] == [IngestStatus.ACCEPTED] * 2

@@ -32,6 +32,7 @@ from network_factory import (
 )
 
 from protocol.errors import Rejected
+from protocol.standing import check_standing
 from protocol.state import Governance
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "groups.json"
@@ -78,6 +79,8 @@ def membership() -> Scenario:
         {"member": key_of(PEOPLE[10]), "application": s.events[-1].id},
         group=group,
     )  # unknown_application
+    s.event("member.apply", PEOPLE[10], {}, group=group)  # no_standing: nobody vouched
+    s.certify(PEOPLE[10], "00000000")  # duplicate_identity, yet it names the key
     s.event("member.apply", PEOPLE[10], {}, group=group)  # not_certified
     s.event("member.apply", PEOPLE[4], {}, group=s.net)  # not_base_group
     s.leave(PEOPLE[4], group)  # not_member
@@ -211,17 +214,22 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 
 def scenario_vector(name: str, build: Callable[[], Scenario]) -> dict[str, Any]:
     s = build()
+    by_id = {event.id: event for event in s.events}
     governance = Governance(s.genesis)
-    governance.add(s.events)
     events = []
     for event in s.events:
-        refusal = governance.refusal(event.id)
         outcome: dict[str, Any] = {"kind": event.kind, "id_hex": event.id.hex()}
-        if refusal is None:
-            outcome["outcome"] = "applied"
+        try:
+            check_standing(event, by_id, s.genesis.registrars)
+        except Rejected as exc:
+            outcome.update(outcome="rejected", reason=exc.reason.value)
+            del by_id[event.id]
         else:
-            outcome["outcome"] = "refused"
-            outcome["reason"] = refusal.reason.value
+            refusal = governance.add([event])[event.id]
+            if refusal is None:
+                outcome["outcome"] = "applied"
+            else:
+                outcome.update(outcome="refused", reason=refusal.reason.value)
         outcome["event_hex"] = event.raw.hex()
         events.append(outcome)
     rings = []
