@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -20,6 +19,11 @@ import click
 import trio
 from click.core import ParameterSource
 
+from node.cli_common import charter_rules_options, data_dir_option, now_ms
+from node.cli_common import emit as _emit
+from node.cli_common import node_dir as _node
+from node.cli_common import public_keys as _public_keys
+from node.cli_governance import COMMAND_GROUPS
 from node.datadir import DataDir
 from node.ingest import ingest_raw
 from protocol.cbor import MAX_SIZE
@@ -29,10 +33,7 @@ from protocol.genesis import MAX_GENESIS_SIZE, Genesis, make_genesis, parse_gene
 from protocol.keys import peer_id
 from protocol.validation import KnownEvents, Verdict, check_clock, check_network, check_refs
 from storage import IngestStatus, StoredEvent, open_sqlite_store
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+from storage.state import open_network_store
 
 
 class _Group(click.Group):
@@ -45,35 +46,7 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
 
 
-def _emit(document: dict[str, Any]) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="AYLLU_DATA_DIR",
-    show_envvar=True,
-    help="The node's data directory (key, genesis document and event store).",
-)
 genesis_file_type = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _public_keys(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Parse 32-byte public keys given in hex: one, or a tuple of them."""
-    if isinstance(value, tuple):
-        return tuple(_public_key(item, param) for item in value)
-    return _public_key(value, param)
-
-
-def _public_key(value: str, param: click.Parameter) -> bytes:
-    try:
-        key = bytes.fromhex(value)
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise click.BadParameter("must be 64 hex digits (a 32-byte public key)", param=param)
-    return key
 
 
 @click.group(cls=_Group)
@@ -195,29 +168,7 @@ def genesis() -> None:
     help="How many registrars must approve a registrar change.",
 )
 @click.option("--ts", type=int, help="Creation time, ms since the epoch.  [default: now]")
-@click.option(
-    "--support-pct",
-    type=int,
-    default=20,
-    show_default=True,
-    help="Percent of the members whose support puts a proposal to ballot.",
-)
-@click.option(
-    "--quorum-pct",
-    type=int,
-    default=50,
-    show_default=True,
-    help="Percent of the members who must vote for a ballot to count.",
-)
-@click.option(
-    "--threshold-pct",
-    type=int,
-    default=50,
-    show_default=True,
-    help="Percent of the votes cast that passes a ballot (50 to 100).",
-)
-@click.option("--term-days", type=int, default=90, show_default=True, help="A coordinator's term.")
-@click.option("--merit-days", type=int, default=30, show_default=True, help="The merit period.")
+@charter_rules_options
 def create(
     out: Path,
     name: str,
@@ -227,11 +178,7 @@ def create(
     registrars: tuple[bytes, ...],
     quorum: int,
     ts: int | None,
-    support_pct: int,
-    quorum_pct: int,
-    threshold_pct: int,
-    term_days: int,
-    merit_days: int,
+    rules: dict[str, int],
 ) -> None:
     """Write a new genesis document (specs/genesis.md).
 
@@ -250,13 +197,7 @@ def create(
             "name": name,
             "langs": sorted(set(langs)),
             "level": level,
-            "rules": {
-                "quorum_pct": quorum_pct,
-                "support_pct": support_pct,
-                "threshold_pct": threshold_pct,
-                "term_days": term_days,
-                "merit_days": merit_days,
-            },
+            "rules": rules,
         },
         founder=founder,
         registrars=registrars,
@@ -429,20 +370,24 @@ def import_(files: tuple[Any, ...], data_dir: Path | None) -> None:
     """Ingest CBOR-encoded events (one per FILE) into a node's store.
 
     Each goes through the full validation path, against the node's
-    network; exits 1 if any was rejected.
+    network, and governance events are folded into the node's state. An
+    event the state refuses (specs/groups.md: a sixth member, ...) is
+    stored all the same and reported refused; exits 1 if any was rejected
+    (not stored).
 
     \b
     Prints one JSON object per line and file: file, status (accepted,
-    duplicate or rejected), id (hex, if the event decoded); if rejected:
-    reason (a stable code), detail.
+    duplicate, refused or rejected), id (hex, if the event decoded); if
+    refused or rejected: reason (a stable code), detail.
     """
     node = _node(data_dir)
-    network_id = node.load_genesis().network_id
+    genesis = node.load_genesis()
     raws = [file.read() for file in files]
 
     async def ingest() -> list[Any]:
-        async with open_sqlite_store(node.store_path) as store:
-            return await ingest_raw(store, raws, now_ms(), network_id)
+        async with open_network_store(node.store_path, genesis) as store:
+            # ingest_raw calls only ``ingest``, which the NetworkStore has.
+            return await ingest_raw(store, raws, now_ms(), genesis.network_id)
 
     rejected = False
     for file, outcome in zip(files, trio.run(ingest), strict=True):
@@ -498,17 +443,6 @@ def list_(
             )
 
 
-def _node(data_dir: Path | None) -> DataDir:
-    """An initialized node's directory: checked first, since opening a
-    missing store would create it."""
-    if data_dir is None:
-        raise click.UsageError("--data-dir (or AYLLU_DATA_DIR) is required")
-    node = DataDir(data_dir)
-    if not node.store_path.exists():
-        raise click.ClickException(f"no node at {data_dir}: run 'ayllu init' first")
-    return node
-
-
 def _hex_option(name: str, value: str | None) -> bytes | None:
     if value is None:
         return None
@@ -530,3 +464,7 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
         "refs": [ref.hex() for ref in event.refs],
         "size": len(event.raw),
     }
+
+
+for _command in COMMAND_GROUPS:
+    main.add_command(_command)

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import trio
 
 from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.validation import check_network
-from storage import EventStore, IngestResult, IngestStatus
+from storage import IngestResult, IngestStatus
 
 #: Events per store transaction. A commit costs about as much as a few
 #: hundred inserts (the pages it writes to the journal, and an fsync), so
@@ -62,8 +63,15 @@ class _Batch:
         self.outcomes[slot] = IngestResult(event_id, IngestStatus.REJECTED, exc.reason, exc.detail)
 
 
+class Committer(Protocol):
+    """Where checked events go: an ``EventStore``, or a ``NetworkStore``
+    (storage/state.py), which also folds the network's state."""
+
+    async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]: ...
+
+
 async def ingest_raw(
-    store: EventStore,
+    store: Committer,
     raws: Iterable[bytes],
     now_ms: int,
     network_id: bytes,
@@ -134,7 +142,7 @@ def _check_slice(raws: list[bytes], network_id: bytes) -> list[_Checked]:
     return checked
 
 
-async def _commit(store: EventStore, batch: _Batch, now_ms: int) -> list[IngestResult]:
+async def _commit(store: Committer, batch: _Batch, now_ms: int) -> list[IngestResult]:
     outcomes = batch.outcomes
     if batch.events:
         stored = await store.ingest(batch.events, now_ms)

@@ -70,18 +70,20 @@ def check_clock(event: SignedEvent, now_ms: int) -> None:
 
 
 def check_refs(event: SignedEvent, view: StateView) -> None:
-    """Raise Rejected unless every ref is held and none is newer than ``event``.
+    """Raise Rejected unless every ref is held and strictly older than ``event``.
 
-    A ref newer than the event condemns it whatever is missing, so that
-    check comes first; missing refs only mean "not yet".
+    Strictly: then the key order (ts, id) puts every event after all it
+    refers to, which the state fold relies on (specs/groups.md). A ref not
+    older than the event condemns it whatever is missing, so that check
+    comes first; missing refs only mean "not yet".
     """
     missing: list[bytes] = []
     for ref in event.refs:
         ref_ts = view.event_ts(ref)
         if ref_ts is None:
             missing.append(ref)
-        elif ref_ts > event.ts:
-            raise Rejected(Reason.TS_BEFORE_REF, f"ref {ref.hex()} is newer than the event")
+        elif ref_ts >= event.ts:
+            raise Rejected(Reason.TS_BEFORE_REF, f"ref {ref.hex()} is not older than the event")
     if missing:
         raise Rejected(Reason.MISSING_REFS, " ".join(ref.hex() for ref in missing))
 

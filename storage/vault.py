@@ -445,6 +445,27 @@ class Vault:
 
         await self._write(work)
 
+    async def discard(self, member: bytes, cert: bytes | None) -> None:
+        """Remove the record of ``member`` if, and only if, its cert is ``cert``.
+
+        For the one record that may be removed: a registration's, written
+        before its certificate was published, whose certificate never
+        reached the event store (the publication failed, or the process
+        died in between). The caller checks that; the condition on ``cert``
+        makes sure it removes the record it checked and no newer one.
+        ``secure_delete`` overwrites the sealed bytes. VaultError if there
+        is no such record.
+        """
+
+        def work(db: sqlite3.Connection) -> None:
+            deleted = db.execute(
+                "DELETE FROM records WHERE member = ? AND cert IS ?", (member, cert)
+            )
+            if deleted.rowcount != 1:
+                raise VaultError("no record for this member key and certificate")
+
+        await self._write(work)
+
     async def get_by_member(self, member: bytes) -> Code1Record | None:
         key = self._key
         return await self._run(lambda db: _read_one(db, key, "member", member))

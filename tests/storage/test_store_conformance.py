@@ -141,11 +141,12 @@ async def test_ts_before_ref(store: EventStore) -> None:
     parent = note(NOW_MS - 1000)
     older_child = note(NOW_MS - 2000, refs=[parent.id])
     same_ts_child = note(NOW_MS - 1000, key=BOB, refs=[parent.id])
-    results = await store.ingest([parent, older_child, same_ts_child], NOW_MS)
-    assert statuses(results) == [ACCEPTED, REJECTED, ACCEPTED]
-    assert results[1].reason is Reason.TS_BEFORE_REF
+    younger_child = note(NOW_MS - 999, refs=[parent.id])
+    results = await store.ingest([parent, older_child, same_ts_child, younger_child], NOW_MS)
+    assert statuses(results) == [ACCEPTED, REJECTED, REJECTED, ACCEPTED]
+    assert results[1].reason is results[2].reason is Reason.TS_BEFORE_REF
     assert parent.id.hex() in results[1].detail
-    assert await store.has([older_child.id]) == set()
+    assert await store.has([older_child.id, same_ts_child.id]) == set()
 
 
 async def test_ts_in_future_depends_on_now(store: EventStore) -> None:

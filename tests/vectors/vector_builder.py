@@ -523,6 +523,13 @@ def build() -> dict[str, Any]:
         Reason.TS_BEFORE_REF,
         [good],
     )
+    add(
+        "ts_equal_to_ref",
+        "Stamped the same millisecond as the event it refers to: a ref must be strictly older.",
+        sign(note(ts=TS, refs=(first.id,)), KEY_A).raw,
+        Reason.TS_BEFORE_REF,
+        [good],
+    )
 
     return {
         "description": "ayllu event test vectors; see specs/events.md.",
