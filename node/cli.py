@@ -9,7 +9,6 @@ scripts can act on it. Exit status: 0 success, 1 refused or invalid input,
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -25,6 +24,7 @@ from node.cli_common import node_dir as _node
 from node.cli_common import public_keys as _public_keys
 from node.cli_governance import COMMAND_GROUPS
 from node.datadir import DataDir
+from node.files import write_durably
 from node.ingest import ingest_raw
 from protocol.cbor import MAX_SIZE
 from protocol.errors import AylluError, Rejected
@@ -204,13 +204,11 @@ def create(
         quorum=quorum,
     )
     try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        write_durably(out, document.raw, mode=0o644, replace=False)
     except FileExistsError:
         raise click.ClickException(f"refusing to overwrite {out}") from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
-    with os.fdopen(fd, "wb") as file:
-        file.write(document.raw)
     _emit(_describe_genesis(out, document))
 
 

@@ -13,13 +13,13 @@ stays readable for tools that run as another user.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from node.keyfile import create_key_file, fsync_dir, load_key_file
+from node.files import write_durably
+from node.keyfile import create_key_file, load_key_file
 from protocol.errors import LocalError
 from protocol.genesis import MAX_GENESIS_SIZE, Genesis, parse_genesis
 from storage import open_sqlite_store
@@ -54,7 +54,7 @@ class DataDir:
         """
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = create_key_file(self.key_path, passphrase)
-        _write_public_file(self.genesis_path, genesis.raw)
+        write_durably(self.genesis_path, genesis.raw, mode=0o644, replace=True)
         async with open_sqlite_store(self.store_path):
             pass
         return key
@@ -74,16 +74,3 @@ class DataDir:
                 "create the node with 'ayllu init --genesis FILE'"
             ) from None
         return parse_genesis(raw)
-
-
-def _write_public_file(path: Path, data: bytes) -> None:
-    """Write ``data`` durably (the file and its directory entry) with mode
-    0644 whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.fchmod(fd, 0o644)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)

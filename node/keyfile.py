@@ -8,12 +8,12 @@ overwritten, and an fsync so a key reported as created survives a crash.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nacl.utils
 from nacl.signing import SigningKey
 
+from node.files import write_durably
 from protocol.errors import LocalError
 from protocol.keys import (
     NONCE_SIZE,
@@ -43,26 +43,11 @@ def create_key_file(path: Path, passphrase: bytes | None = None) -> SigningKey:
             key, passphrase, salt=nacl.utils.random(SALT_SIZE), nonce=nacl.utils.random(NONCE_SIZE)
         )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_durably(path, data, mode=0o600, replace=False)
     except FileExistsError:
         raise KeyExistsError(f"refusing to overwrite the existing key file {path}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
     return key
 
 
 def load_key_file(path: Path, passphrase: bytes | None = None) -> SigningKey:
     return decode_keyfile(path.read_bytes(), passphrase)
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -41,7 +41,6 @@ errors name a part of the ID at most, never its value.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,9 @@ import nacl.utils
 import trio
 from nacl.signing import SigningKey
 
+from node.files import write_durably
 from node.governance import Published, Refused, commit, next_ts, prepare_issue, prepare_replace
-from node.keyfile import KeyExistsError, fsync_dir
+from node.keyfile import KeyExistsError
 from protocol.errors import LocalError, Reason
 from protocol.event import SignedEvent
 from protocol.groups import DAY_MS
@@ -314,15 +314,8 @@ def create_vault_key_file(path: Path) -> None:
 def write_private_file(path: Path, data: bytes) -> None:
     """Write a secret durably, mode 0600 from the start, never over a file."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_durably(path, data, mode=0o600, replace=False)
     except FileExistsError:
         raise KeyExistsError(f"refusing to overwrite {path}") from None
     except OSError as exc:
         raise LocalError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
