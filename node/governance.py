@@ -42,12 +42,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nacl.exceptions
-from nacl.signing import SigningKey, VerifyKey
+from nacl.signing import SigningKey
 
 from node.ingest import ingest_raw
 from protocol.errors import LocalError, Reason, Rejected
-from protocol.event import Event, SignedEvent, parse_event, sign
+from protocol.event import Event, SignedEvent, parse_event, sign, signature_holds
 from protocol.groups import Application, Group
 from protocol.registry import Certificate, approval_message, approve
 from protocol.standing import REGISTRAR_KINDS
@@ -398,13 +397,11 @@ async def change_registrars(
     by_key: dict[bytes, dict[str, bytes]] = {}
     for approval in approvals:
         approver, signature = approval["key"], approval["sig"]
-        try:
-            VerifyKey(approver).verify(message, signature)
-        except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
+        if not signature_holds(approver, message, signature):
             raise BadReference(
                 f"the approval of {approver.hex()} is not for this change "
                 f"(add, remove, quorum {quorum}, epoch {epoch}, this network)"
-            ) from None
+            )
         by_key[approver] = {"key": approver, "sig": signature}
     mine = own_approval(store, key, add=add, remove=remove, quorum=quorum, epoch=epoch)
     by_key[mine["key"]] = mine

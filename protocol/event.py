@@ -249,12 +249,19 @@ def verify_signature(signed: SignedEvent) -> None:
     libsodium's rules apply (specs/events.md, "Signature"): S must be below
     the group order and neither the key nor R may be of small order.
     """
+    if not signature_holds(signed.event.author, signed_message(signed.id), signed.signature):
+        raise Rejected(Reason.BAD_SIGNATURE, "signature does not verify")
+
+
+def signature_holds(key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is ``key``'s Ed25519 signature of ``message``,
+    by libsodium's rules (specs/events.md section 3): the one check of every
+    Ed25519 signature in the protocol."""
     try:
-        nacl.bindings.crypto_sign_open(
-            signed.signature + signed_message(signed.id), signed.event.author
-        )
+        nacl.bindings.crypto_sign_open(signature + message, key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
-        raise Rejected(Reason.BAD_SIGNATURE, "signature does not verify") from None
+        return False
+    return True
 
 
 def _check_unsigned(fields: dict[str, Any]) -> Event:

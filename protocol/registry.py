@@ -36,13 +36,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nacl.bindings
-import nacl.exceptions
 from nacl.signing import SigningKey
 
 from protocol import cbor
 from protocol.errors import Reason, Rejected
-from protocol.event import SignedEvent
+from protocol.event import SignedEvent, signature_holds
 from protocol.genesis import Genesis
 
 #: Prepended to the hash of a registrar change to form what approvers sign.
@@ -186,7 +184,7 @@ class Registry:
                 raise Rejected(Reason.BAD_APPROVALS, "approvals must be sorted by key, no repeats")
             if key not in self.registrars:
                 raise Rejected(Reason.BAD_APPROVALS, f"{key.hex()} is not a registrar")
-            if not _signature_holds(key, message, sig):
+            if not signature_holds(key, message, sig):
                 raise Rejected(Reason.BAD_APPROVALS, f"the approval of {key.hex()} does not verify")
             approvers.append(key)
         if event.author not in approvers:
@@ -291,11 +289,3 @@ class Registry:
         self.certificates[cert.id] = cert
         self.by_member[member] = cert
         self.by_tag[tag] = cert
-
-
-def _signature_holds(key: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        nacl.bindings.crypto_sign_open(signature + message, key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
-        return False
-    return True
