@@ -96,6 +96,23 @@ class Reason(enum.StrEnum):
     SELF_ATTESTATION = "self_attestation"
     DUPLICATE_ATTESTATION = "duplicate_attestation"
     WRONG_PERIOD = "wrong_period"
+    # -- proposals and deliberation (specs/ballots.md) --
+    UNKNOWN_PROPOSAL = "unknown_proposal"
+    UNKNOWN_TARGET = "unknown_target"
+    PROPOSAL_CLOSED = "proposal_closed"
+    DUPLICATE_SUPPORT = "duplicate_support"
+    DUPLICATE_CONFIRMATION = "duplicate_confirmation"
+    SELF_CONFIRMATION = "self_confirmation"
+    # -- ballots, votes and results (specs/ballots.md) --
+    UNKNOWN_BALLOT = "unknown_ballot"
+    BAD_BALLOT = "bad_ballot"
+    NOT_ENOUGH_SUPPORT = "not_enough_support"
+    WRONG_RING = "wrong_ring"
+    VOTE_OUTSIDE_WINDOW = "vote_outside_window"
+    BAD_CHOICE = "bad_choice"
+    TOO_EARLY = "too_early"
+    BAD_RESULT = "bad_result"
+    EQUIVOCATION = "equivocation"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.
@@ -103,10 +120,8 @@ _ACTIONS: dict[Reason, Action] = {
     Reason.TS_IN_FUTURE: Action.IGNORE,
     Reason.MISSING_REFS: Action.HOLD,
 }
-#: Reasons the state fold refuses an event for (specs/groups.md section 1).
-#: Whether they apply depends on what else a node holds, so they never
-#: blame the sender; the event is stored all the same.
-STATE_REASONS = frozenset(
+#: The refusals of identity and groups (specs/identity.md, specs/groups.md).
+GROUP_REASONS = frozenset(
     {
         Reason.NOT_REGISTRAR,
         Reason.BAD_APPROVALS,
@@ -134,6 +149,30 @@ STATE_REASONS = frozenset(
         Reason.WRONG_PERIOD,
     }
 )
+#: The refusals of proposals, ballots and results (specs/ballots.md).
+BALLOT_REASONS = frozenset(
+    {
+        Reason.UNKNOWN_PROPOSAL,
+        Reason.UNKNOWN_TARGET,
+        Reason.PROPOSAL_CLOSED,
+        Reason.DUPLICATE_SUPPORT,
+        Reason.DUPLICATE_CONFIRMATION,
+        Reason.SELF_CONFIRMATION,
+        Reason.UNKNOWN_BALLOT,
+        Reason.BAD_BALLOT,
+        Reason.NOT_ENOUGH_SUPPORT,
+        Reason.WRONG_RING,
+        Reason.VOTE_OUTSIDE_WINDOW,
+        Reason.BAD_CHOICE,
+        Reason.TOO_EARLY,
+        Reason.BAD_RESULT,
+        Reason.EQUIVOCATION,
+    }
+)
+#: Reasons the state fold refuses an event for (specs/groups.md section 1).
+#: Whether they apply depends on what else a node holds, so they never
+#: blame the sender; the event is stored all the same.
+STATE_REASONS = GROUP_REASONS | BALLOT_REASONS
 _ACTIONS.update(dict.fromkeys(STATE_REASONS, Action.IGNORE))
 
 

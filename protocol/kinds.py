@@ -75,6 +75,15 @@ def array_of(item: Check, min_items: int, max_items: int) -> Check:
     return check
 
 
+def one_of(*values: str) -> Check:
+    def check(value: Any) -> str | None:
+        if type(value) is not str or value not in values:
+            return "must be one of " + ", ".join(repr(v) for v in values)
+        return None
+
+    return check
+
+
 def integer(low: int, high: int) -> Check:
     def check(value: Any) -> str | None:
         if type(value) is not int or not low <= value <= high:
@@ -120,9 +129,12 @@ class BodySchema:
 
     required: Mapping[str, Check]
     optional: Mapping[str, Check] = field(default_factory=dict)
+    #: A rule across fields, checked once every field is fine.
+    across: Callable[[Mapping[str, Any]], str | None] | None = None
 
     def check(self, body: Mapping[str, Any]) -> None:
-        """Raise Rejected(bad_body) for the first field, in key order, that fails."""
+        """Raise Rejected(bad_body) for the first field, in key order, that
+        fails, then for a missing one, then for the rule across fields."""
         for name in sorted(body, key=_canonical_key_order):
             rule = self.required.get(name) or self.optional.get(name)
             if rule is None:
@@ -133,6 +145,9 @@ class BodySchema:
         for name in sorted(self.required, key=_canonical_key_order):
             if name not in body:
                 raise Rejected(Reason.BAD_BODY, f"missing field {name!r}")
+        problem = self.across(body) if self.across is not None else None
+        if problem:
+            raise Rejected(Reason.BAD_BODY, problem)
 
 
 def _canonical_key_order(key: str) -> tuple[int, bytes]:
@@ -159,6 +174,32 @@ def _member_key(value: Any) -> str | None:
 _event_id = _key  # an event or group id: also 32 bytes
 _ts = integer(0, 2**53 - 1)
 _index = integer(0, 2**32 - 1)
+
+_title = text(1, 200)
+_long_text = text(1, 20_000)
+_count = integer(0, 2**32 - 1)
+#: Options of a ballot, and keys of a ring (protocol/ring.py MAX_RING_SIZE).
+MAX_OPTIONS = 16
+MAX_RING_KEYS = 1024
+
+
+def _ballot_subject(body: Mapping[str, Any]) -> str | None:
+    """A ballot decides one thing: a proposal, an election among
+    candidates (one option per candidate, in order), or a recall."""
+    subjects = [name for name in ("proposal", "candidates", "recall") if name in body]
+    if len(subjects) != 1:
+        return "a ballot has exactly one of 'proposal', 'candidates', 'recall'"
+    if body["opens"] >= body["closes"]:
+        return "'opens' must be before 'closes'"
+    if len(set(body["options"])) != len(body["options"]):
+        return "'options' must be distinct"
+    candidates = body.get("candidates")
+    if candidates is not None and (
+        len(candidates) != len(body["options"]) or len(set(candidates)) != len(candidates)
+    ):
+        return "an election has one option per candidate, each candidate once"
+    return None
+
 
 #: A group's rules (specs/groups.md, "Charter"): percentages of the members
 #: (support to put a proposal to ballot, quorum to make a ballot count,
@@ -219,6 +260,69 @@ KINDS: dict[str, BodySchema] = {
     "member.leave": BodySchema(required={}),
     "coordinator.endorse": BodySchema(required={"term": _index, "candidate": _key}),
     "merit.attest": BodySchema(required={"text": text(1, 500), "member": _key, "period": _index}),
+    # -- proposals and deliberation (specs/ballots.md); envelope group: the scope --
+    "proposal": BodySchema(required={"lang": lang_tag, "text": _long_text, "title": _title}),
+    "proposal.amend": BodySchema(
+        required={"lang": lang_tag, "text": _long_text, "title": _title, "proposal": _event_id}
+    ),
+    "proposal.translate": BodySchema(
+        required={"lang": lang_tag, "text": _long_text, "title": _title, "target": _event_id}
+    ),
+    "translation.confirm": BodySchema(required={"translation": _event_id}),
+    "comment": BodySchema(
+        required={"lang": lang_tag, "text": text(1, 5_000), "target": _event_id}
+    ),
+    "proposal.support": BodySchema(required={"proposal": _event_id}),
+    # -- ballots, votes and results (specs/ballots.md) --
+    "ballot.open": BodySchema(  # group: the scope
+        required={
+            "lang": lang_tag,
+            "opens": _ts,
+            "closes": _ts,
+            "method": one_of("single", "approval"),
+            "options": array_of(text(1, 100), 2, MAX_OPTIONS),
+            "question": text(1, 500),
+            "quorum_pct": integer(1, 100),
+            "threshold_pct": integer(50, 100),
+            "counting_level": integer(1, 32),
+        },
+        optional={
+            "recall": _key,
+            "proposal": _event_id,
+            "candidates": array_of(_key, 2, MAX_OPTIONS),
+        },
+        across=_ballot_subject,
+    ),
+    "ballot.ring": BodySchema(  # group: the counting group
+        required={"keys": sorted_unique(_key, 1, MAX_RING_KEYS), "ballot": _event_id}
+    ),
+    "vote": BodySchema(  # group: the counting group; author: a one-time key
+        required={
+            "sig": byte_string(96, 64 + 32 * MAX_RING_KEYS),
+            "ring": _event_id,
+            "ballot": _event_id,
+            "choice": sorted_unique(integer(0, MAX_OPTIONS - 1), 0, MAX_OPTIONS),
+        }
+    ),
+    "result.count": BodySchema(  # group: the counting group
+        required={
+            "ballot": _event_id,
+            "counts": array_of(_count, 2, MAX_OPTIONS),
+            "voters": _count,
+            "eligible": _count,
+            "ring_hash": _event_id,
+            "votes_hash": _event_id,
+        }
+    ),
+    "result.sum": BodySchema(  # group: a group above the counting level
+        required={
+            "parts": sorted_unique(_event_id, 1, 5),
+            "ballot": _event_id,
+            "counts": array_of(_count, 2, MAX_OPTIONS),
+            "voters": _count,
+            "eligible": _count,
+        }
+    ),
 }
 
 #: Kinds whose envelope ``group`` must be the network id itself (the root

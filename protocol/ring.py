@@ -165,9 +165,7 @@ class PreparedRing:
         if type(scope) is not bytes or not 1 <= len(scope) <= MAX_SCOPE_SIZE:
             raise LocalError(f"a scope is 1 to {MAX_SCOPE_SIZE} bytes")
         _check_ring(keys)
-        ring_hash = hashlib.sha256(
-            RING_DOMAIN + len(keys).to_bytes(4, "big") + b"".join(keys)
-        ).digest()
+        ring_hash = compute_ring_hash(keys)
         scope_point = nacl.bindings.crypto_core_ed25519_from_uniform(
             hashlib.sha256(SCOPE_DOMAIN + scope).digest()
         )
@@ -202,6 +200,13 @@ class PreparedRing:
     def key_image(self, signer: RingSigner) -> bytes:
         """The key image ``signer`` has in this scope (whatever the ring)."""
         return _mul(signer.scalar, self.scope_point)
+
+
+def compute_ring_hash(keys: Sequence[bytes]) -> bytes:
+    """The ring's name (specs/ring.md "Ring"): SHA-256 over its count and its
+    sorted keys. Cheap: results and ballots name rings by it without
+    validating their points again."""
+    return hashlib.sha256(RING_DOMAIN + len(keys).to_bytes(4, "big") + b"".join(keys)).digest()
 
 
 def _check_ring(keys: tuple[bytes, ...]) -> None:

@@ -12,6 +12,8 @@ events it names in ``refs``:
 - a registrar's kinds (``registrar.change``, ``cert.*``): the author is a
   registrar of the genesis document, or a ref is a ``registrar.change``
   whose ``add`` names the author;
+- a ``vote``: its ring signature over the ring it refs (checked by
+  ``protocol.ballots.check_vote``: a vote must not name its voter);
 - every other governance kind: a ref is a ``cert.issue`` or
   ``cert.replace`` whose ``member`` is the author.
 
@@ -48,8 +50,8 @@ def check_standing(
     refs); ``founding_registrars`` are the genesis document's. Events of
     other kinds need no standing.
     """
-    if event.kind not in GOVERNANCE_KINDS:
-        return
+    if event.kind not in GOVERNANCE_KINDS or event.kind == "vote":
+        return  # a vote's standing is its ring signature (protocol/ballots.py)
     author = event.author
     refs = [referenced[ref] for ref in event.refs if ref in referenced]
     if event.kind in REGISTRAR_KINDS:

@@ -32,11 +32,13 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from protocol.ballots import Ballots
 from protocol.errors import Rejected
 from protocol.event import SignedEvent
 from protocol.genesis import Genesis
 from protocol.groups import Groups
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.proposals import Proposals
 from protocol.registry import Registry
 
 Key = tuple[int, bytes]
@@ -49,6 +51,8 @@ class NetworkState:
         self.genesis = genesis
         self.registry = Registry(genesis)
         self.groups = Groups(genesis, self.registry)
+        self.proposals = Proposals(self.registry, self.groups)
+        self.ballots = Ballots(self.registry, self.groups, self.proposals)
 
     def snapshot(self, at_ms: int) -> dict[str, Any]:
         """The whole state as JSON-ready data: what two nodes holding the same
@@ -67,6 +71,9 @@ class NetworkState:
                 (self.groups.describe(gid, at_ms) for gid in self.groups.groups),
                 key=lambda g: str(g["id"]),
             ),
+            "proposals": self.proposals.describe_all(at_ms),
+            "ballots": [self.ballots.outcome(bid) for bid in sorted(self.ballots.ballots)],
+            "evidence": [evidence.describe() for evidence in self.ballots.evidence],
         }
 
     def apply(self, event: SignedEvent) -> None:
@@ -92,6 +99,17 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "member.leave": lambda s, e: s.groups.apply_member_leave(e),
     "coordinator.endorse": lambda s, e: s.groups.apply_endorse(e),
     "merit.attest": lambda s, e: s.groups.apply_attest(e),
+    "proposal": lambda s, e: s.proposals.apply_proposal(e),
+    "proposal.amend": lambda s, e: s.proposals.apply_amend(e),
+    "proposal.translate": lambda s, e: s.proposals.apply_translate(e),
+    "translation.confirm": lambda s, e: s.proposals.apply_confirm(e),
+    "comment": lambda s, e: s.proposals.apply_comment(e),
+    "proposal.support": lambda s, e: s.proposals.apply_support(e),
+    "ballot.open": lambda s, e: s.ballots.apply_open(e),
+    "ballot.ring": lambda s, e: s.ballots.apply_ring(e),
+    "vote": lambda s, e: s.ballots.apply_vote(e),
+    "result.count": lambda s, e: s.ballots.apply_count(e),
+    "result.sum": lambda s, e: s.ballots.apply_sum(e),
 }
 
 

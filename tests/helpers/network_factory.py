@@ -247,6 +247,96 @@ class Scenario:
             ts=ts,
         )
 
+    # -- proposals and deliberation (specs/ballots.md); each refs its target --
+
+    def propose(
+        self,
+        author: SigningKey,
+        scope: bytes,
+        *,
+        lang: str = "qu",
+        title: str = "Yaku ñan",
+        text: str = "Ayllupaq musuq yaku ñanta ruwasun.",
+    ) -> SignedEvent:
+        return self.event(
+            "proposal", author, {"lang": lang, "text": text, "title": title}, group=scope
+        )
+
+    def amend(
+        self,
+        author: SigningKey,
+        proposal: SignedEvent,
+        *,
+        lang: str = "qu",
+        title: str = "Yaku ñan, iskay kaq",
+        text: str = "Yaku ñanta iskay watapi ruwasun.",
+        group: bytes | None = None,
+    ) -> SignedEvent:
+        return self.event(
+            "proposal.amend",
+            author,
+            {"lang": lang, "text": text, "title": title, "proposal": proposal.id},
+            group=proposal.group if group is None else group,
+            refs=[proposal.id],
+        )
+
+    def translate(
+        self,
+        author: SigningKey,
+        target: SignedEvent,
+        lang: str = "es",
+        *,
+        title: str = "Canal de agua",
+        text: str = "Construiremos un nuevo canal de agua para la comunidad.",
+        group: bytes | None = None,
+    ) -> SignedEvent:
+        return self.event(
+            "proposal.translate",
+            author,
+            {"lang": lang, "text": text, "title": title, "target": target.id},
+            group=target.group if group is None else group,
+            refs=[target.id],
+        )
+
+    def confirm(
+        self, author: SigningKey, translation: SignedEvent, *, group: bytes | None = None
+    ) -> SignedEvent:
+        return self.event(
+            "translation.confirm",
+            author,
+            {"translation": translation.id},
+            group=translation.group if group is None else group,
+            refs=[translation.id],
+        )
+
+    def comment(
+        self,
+        author: SigningKey,
+        target: SignedEvent,
+        text: str = "Allinmi.",
+        *,
+        lang: str = "qu",
+        group: bytes | None = None,
+    ) -> SignedEvent:
+        return self.event(
+            "comment",
+            author,
+            {"lang": lang, "text": text, "target": target.id},
+            group=target.group if group is None else group,
+            refs=[target.id],
+        )
+
+    def support(
+        self, author: SigningKey, proposal: SignedEvent, *, group: bytes | None = None
+    ) -> SignedEvent:
+        return self.event(
+            "proposal.support",
+            author,
+            {"proposal": proposal.id},
+            group=proposal.group if group is None else group,
+            refs=[proposal.id],
+        )
+
 
 @dataclass
 class Fractal:

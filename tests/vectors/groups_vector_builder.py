@@ -17,7 +17,6 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
@@ -30,10 +29,7 @@ from network_factory import (
     key_of,
     tag_of,
 )
-
-from protocol.errors import Rejected
-from protocol.standing import check_standing
-from protocol.state import Governance
+from scenario_vectors import scenario_document
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "groups.json"
 PEOPLE = [signing_key(f"person {i}") for i in range(12)]
@@ -212,47 +208,6 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 }
 
 
-def scenario_vector(name: str, build: Callable[[], Scenario]) -> dict[str, Any]:
-    s = build()
-    by_id = {event.id: event for event in s.events}
-    governance = Governance(s.genesis)
-    events = []
-    for event in s.events:
-        outcome: dict[str, Any] = {"kind": event.kind, "id_hex": event.id.hex()}
-        try:
-            check_standing(event, by_id, s.genesis.registrars)
-        except Rejected as exc:
-            outcome.update(outcome="rejected", reason=exc.reason.value)
-            del by_id[event.id]
-        else:
-            refusal = governance.add([event])[event.id]
-            if refusal is None:
-                outcome["outcome"] = "applied"
-            else:
-                outcome.update(outcome="refused", reason=refusal.reason.value)
-        outcome["event_hex"] = event.raw.hex()
-        events.append(outcome)
-    rings = []
-    for ring in s.rings:
-        check: dict[str, Any] = {"keys_hex": [key.hex() for key in ring], "at_ms": s.now}
-        try:
-            governance.state.registry.check_ring(ring, s.now)
-            check["outcome"] = "eligible"
-        except Rejected as exc:
-            check["outcome"] = "rejected"
-            check["reason"] = exc.reason.value
-        rings.append(check)
-    return {
-        "name": name,
-        "description": (build.__doc__ or "").strip(),
-        "genesis_hex": s.genesis.raw.hex(),
-        "now_ms": s.now,
-        "events": events,
-        "expected": governance.state.snapshot(s.now),
-        "rings": rings,
-    }
-
-
 def render() -> str:
     document = {
         "description": (
@@ -262,7 +217,7 @@ def render() -> str:
         ),
         "spec": ["groups.md", "identity.md"],
         "version": 1,
-        "scenarios": [scenario_vector(name, build) for name, build in SCENARIOS.items()],
+        "scenarios": [scenario_document(name, build) for name, build in SCENARIOS.items()],
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 

@@ -1,0 +1,158 @@
+"""Ballots for tests: open, freeze rings, vote in secret, count and sum.
+
+Functions over a ``network_factory.Scenario``: each signs its event at the
+scenario's clock (or the time given) and appends it to the scenario. Votes
+are signed by a one-time key derived from the voter and the scenario's
+length, and by a ring signature with a nonce seed derived the same way, so
+every run makes the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from event_factory import signing_key
+from nacl.signing import SigningKey
+from network_factory import Scenario, key_of
+
+from protocol.ballots import prepare_ring, vote_body, votes_hash
+from protocol.event import SignedEvent
+from protocol.ring import POINT_SIZE, RingSigner, compute_ring_hash
+
+HOUR_MS = 3_600_000
+
+
+def open_ballot(
+    s: Scenario,
+    opener: SigningKey,
+    scope: bytes,
+    *,
+    counting_level: int,
+    options: Sequence[str] = ("sí", "no"),
+    method: str = "single",
+    proposal: bytes | None = None,
+    candidates: Sequence[bytes] | None = None,
+    recall: bytes | None = None,
+    opens_in: int = HOUR_MS,
+    lasts: int = 24 * HOUR_MS,
+) -> SignedEvent:
+    body: dict[str, object] = {
+        "lang": "es",
+        "opens": s.now + opens_in,
+        "closes": s.now + opens_in + lasts,
+        "method": method,
+        "options": list(options),
+        "question": "¿Aprobamos la propuesta?",
+        "quorum_pct": 50,
+        "threshold_pct": 50,
+        "counting_level": counting_level,
+    }
+    if proposal is not None:
+        body["proposal"] = proposal
+    if candidates is not None:
+        body["candidates"] = list(candidates)
+    if recall is not None:
+        body["recall"] = recall
+    refs = [proposal] if proposal is not None else []
+    return s.event("ballot.open", opener, body, group=scope, refs=refs)
+
+
+def freeze_ring(
+    s: Scenario, actor: SigningKey, ballot: SignedEvent, group: bytes, keys: Iterable[bytes]
+) -> SignedEvent:
+    return s.event(
+        "ballot.ring",
+        actor,
+        {"keys": sorted(keys), "ballot": ballot.id},
+        group=group,
+        refs=[ballot.id],
+    )
+
+
+def cast(
+    s: Scenario,
+    ring_event: SignedEvent,
+    voter: SigningKey,
+    choice: Sequence[int],
+    *,
+    ts: int | None = None,
+) -> SignedEvent:
+    """A secret vote by ``voter`` (who must be in the ring) at ``ts`` (default:
+    the scenario's next second)."""
+    ring = prepare_ring(ring_event)
+    nth = len(s.events)  # unique within the scenario, and the same every run
+    one_time = signing_key(f"one-time {key_of(voter).hex()} {nth}")
+    seed = hashlib.sha256(b"nonce seed %d" % nth + key_of(voter)).digest()
+    body = vote_body(ring, ring_event.id, RingSigner.from_key(voter), choice, one_time, seed)
+    return s.event("vote", one_time, body, group=ring_event.group, refs=[ring_event.id], ts=ts)
+
+
+def tally(votes: Iterable[SignedEvent], width: int) -> tuple[list[int], int, bytes]:
+    """What a counting group publishes: the last vote (in key order) of each
+    key image counts."""
+    last: dict[bytes, SignedEvent] = {}
+    for vote in sorted(votes, key=lambda v: (v.ts, v.id)):
+        last[vote.event.body["sig"][:POINT_SIZE]] = vote
+    counts = [0] * width
+    for vote in last.values():
+        for option in vote.event.body["choice"]:
+            counts[option] += 1
+    return counts, len(last), votes_hash(vote.id for vote in last.values())
+
+
+def count_result(
+    s: Scenario,
+    actor: SigningKey,
+    ballot: SignedEvent,
+    ring_event: SignedEvent,
+    votes: Iterable[SignedEvent],
+    *,
+    counts: Sequence[int] | None = None,
+    ts: int | None = None,
+) -> SignedEvent:
+    """A counting group's result; ``counts`` overrides the true counts (a lie)."""
+    true_counts, voters, digest = tally(votes, len(ballot.event.body["options"]))
+    keys = ring_event.event.body["keys"]
+    return s.event(
+        "result.count",
+        actor,
+        {
+            "ballot": ballot.id,
+            "counts": list(true_counts if counts is None else counts),
+            "voters": voters,
+            "eligible": len(keys),
+            "ring_hash": compute_ring_hash(keys),
+            "votes_hash": digest,
+        },
+        group=ring_event.group,
+        refs=[ballot.id, ring_event.id],
+        ts=ts,
+    )
+
+
+def sum_result(
+    s: Scenario,
+    actor: SigningKey,
+    ballot: SignedEvent,
+    group: bytes,
+    parts: Sequence[SignedEvent],
+    *,
+    counts: Sequence[int] | None = None,
+) -> SignedEvent:
+    """A group's sum of its children's results; ``counts`` overrides (a lie)."""
+    width = len(ballot.event.body["options"])
+    true_counts = [sum(p.event.body["counts"][i] for p in parts) for i in range(width)]
+    return s.event(
+        "result.sum",
+        actor,
+        {
+            "parts": sorted(p.id for p in parts),
+            "ballot": ballot.id,
+            "counts": list(true_counts if counts is None else counts),
+            "voters": sum(p.event.body["voters"] for p in parts),
+            "eligible": sum(p.event.body["eligible"] for p in parts),
+        },
+        group=group,
+        refs=[ballot.id, *(p.id for p in parts)],
+    )
