@@ -390,7 +390,7 @@ class Ballots:
         self._check_shape(ballot, body, eligible=len(ring.keys))
         verified: bool | None = None
         if ring.votes:
-            counts, voters, digest = _tally(ring, len(ballot.options))
+            counts, voters, digest = tally(ring, len(ballot.options))
             if (tuple(body["counts"]), body["voters"], body["votes_hash"]) != (
                 counts,
                 voters,
@@ -479,8 +479,10 @@ class Ballots:
         raise Rejected(reason, detail)
 
 
-def _tally(ring: Ring, width: int) -> tuple[tuple[int, ...], int, bytes]:
-    """Counts per option, voters and the votes' hash, from the ring's votes."""
+def tally(ring: Ring, width: int) -> tuple[tuple[int, ...], int, bytes]:
+    """Counts per option, voters and the votes' hash, from the ring's votes:
+    what a counting group publishes, and what a node that holds the votes
+    checks a count against."""
     counts = [0] * width
     for _, choice in ring.votes.values():
         for option in choice:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import count
 from typing import Any
 
 from event_factory import signing_key
@@ -386,3 +387,57 @@ def build_fractal(
         s.admit(s.founder, s.apply(region_founder, region_id, s.net))
         tree[region_id] = placed
     return Fractal(s, tree, members)
+
+
+@dataclass
+class Tree:
+    """A fractal of any depth under the root: every group's children, and
+    every base group's members (founder first). ``actors`` holds, for each
+    group, the key that acts for it (its founder)."""
+
+    scenario: Scenario
+    children: dict[bytes, list[bytes]]
+    members: dict[bytes, list[SigningKey]]
+    actors: dict[bytes, SigningKey]
+    levels: dict[bytes, int]
+
+    def at_level(self, level: int) -> list[bytes]:
+        return [group for group, at in self.levels.items() if at == level]
+
+
+def build_tree(s: Scenario, *, fanout: int = 5, size: int = 5) -> Tree:
+    """The full fractal under ``s``'s root: ``fanout`` children per group
+    down to base groups of ``size`` certified members. Each group above the
+    base is founded by the founder of its first base group."""
+    s.certify(s.founder, "00000001")
+    tree = Tree(s, {s.net: []}, {}, {s.net: s.founder}, {s.net: s.root_level})
+    people = count()
+
+    def build(level: int) -> bytes:
+        if level == 1:
+            keys = [signing_key(f"person {next(people)}") for _ in range(size)]
+            for i, key in enumerate(keys):
+                s.certify(key, f"{10_000_000 + len(s.events)}", registrar=s.registrars[i % 2])
+            group = s.found(keys[0], f"base {len(tree.members)}", 1).id
+            for key in keys[1:]:
+                s.join(key, group, keys[0])
+            tree.members[group] = keys
+            tree.actors[group] = keys[0]
+            tree.levels[group] = 1
+            tree.children[group] = []
+            return group
+        children = [build(level - 1) for _ in range(fanout)]
+        actor = tree.actors[children[0]]
+        group = s.found(actor, f"level {level} group {len(tree.levels)}", level).id
+        for child in children:
+            s.admit(actor, s.apply(tree.actors[child], child, group))
+        tree.actors[group] = actor
+        tree.levels[group] = level
+        tree.children[group] = children
+        return group
+
+    for _ in range(fanout):
+        child = build(s.root_level - 1)
+        s.admit(s.founder, s.apply(tree.actors[child], child, s.net))
+        tree.children[s.net].append(child)
+    return tree
