@@ -255,17 +255,7 @@ class Ballots:
         }
         if top is None:
             return document
-        body = ballot.body
-        quorum = top.voters * 100 >= body["quorum_pct"] * top.eligible
-        base = sum(top.counts) if body["method"] == "single" else top.voters
-        best = max(top.counts)
-        leaders = [i for i, count in enumerate(top.counts) if count == best]
-        winner = leaders[0] if len(leaders) == 1 else None
-        decided = (
-            winner
-            if winner is not None and quorum and best * 100 >= body["threshold_pct"] * base
-            else None
-        )
+        quorum, decided = _decide(ballot.body, top)
         document.update(
             counts=list(top.counts),
             voters=top.voters,
@@ -434,6 +424,12 @@ class Ballots:
         ballot = self.ballot(event.event.body["ballot"])
         if event.ts < ballot.closes:
             raise Rejected(Reason.TOO_EARLY, "results are published after the close")
+        if "recall" in ballot.body and event.group == ballot.scope:
+            # Any elector may publish a recall's final sum, so that the one
+            # recalled cannot stop it by not publishing.
+            self.registry.require_certified(event.author, event.ts)
+            if event.author in self.groups.electorate(event.group, event.ts):
+                return ballot
         self._require_acting(event.group, event)
         return ballot
 
@@ -463,6 +459,21 @@ class Ballots:
             body["eligible"],
             verified,
         )
+        if event.group == ballot.scope:
+            self._take_effect(ballot, ballot.results[event.group])
+
+    def _take_effect(self, ballot: Ballot, top: Result) -> None:
+        """An election or a recall that the scope's result decides changes
+        who coordinates the scope for the term of the close."""
+        _, decided = _decide(ballot.body, top)
+        if decided is None:
+            return
+        term = self.groups.group(ballot.scope).term_at(ballot.closes)
+        candidates = ballot.body.get("candidates")
+        if candidates is not None:
+            self.groups.record_election(ballot.scope, term, candidates[decided])
+        elif "recall" in ballot.body and decided == 0:  # the first option recalls
+            self.groups.record_recall(ballot.scope, term, ballot.body["recall"])
 
     def _evidence(
         self,
@@ -477,6 +488,18 @@ class Ballots:
         self.evidence.append(Evidence(kind, ballot.id, event.group, events, detail))
         reason = Reason.EQUIVOCATION if kind == "equivocation" else Reason.BAD_RESULT
         raise Rejected(reason, detail)
+
+
+def _decide(body: Mapping[str, Any], top: Result) -> tuple[bool, int | None]:
+    """Whether the quorum is met, and the option decided, if any (see
+    ``Ballots.outcome``)."""
+    quorum = top.voters * 100 >= body["quorum_pct"] * top.eligible
+    base = sum(top.counts) if body["method"] == "single" else top.voters
+    best = max(top.counts)
+    leaders = [i for i, count in enumerate(top.counts) if count == best]
+    if len(leaders) != 1 or not quorum or best * 100 < body["threshold_pct"] * base:
+        return quorum, None
+    return quorum, leaders[0]
 
 
 def tally(ring: Ring, width: int) -> tuple[tuple[int, ...], int, bytes]:

@@ -18,8 +18,9 @@ Everything here is derived from signed events (specs/groups.md):
   candidate from the group's subtree for a term. Whoever holds the
   endorsements of a strict majority of the electorate for the current term
   is the coordinator, so there is at most one, and a majority that changes
-  its endorsements recalls them at once. The ballots issue replaces
-  endorsement with an election ballot; the authority rules stay.
+  its endorsements recalls them at once. An election ballot
+  (protocol/ballots.py) overrides endorsements for its term, and a recall
+  ballot removes the coordinator for the rest of the term.
 - Who *acts for* a group (admits children, applies to a parent, and later
   signs its results): its coordinator, or while it has none, its founder.
 - ``merit.attest``: a member attests to another's contribution, at most
@@ -73,6 +74,10 @@ class Group:
     members: list[bytes] = field(default_factory=list)
     #: term -> endorser -> candidate (an endorser's newest endorsement counts).
     endorsements: dict[int, dict[bytes, bytes]] = field(default_factory=dict)
+    #: term -> the coordinator an election ballot chose (specs/ballots.md).
+    elected: dict[int, bytes] = field(default_factory=dict)
+    #: term -> the keys a recall ballot removed for the rest of the term.
+    recalled: dict[int, set[bytes]] = field(default_factory=dict)
 
     @classmethod
     def from_charter(
@@ -237,11 +242,32 @@ class Groups:
         return self.registry.is_certified(candidate, at_ms) and self.in_subtree(candidate, group_id)
 
     def coordinator(self, group_id: bytes, at_ms: int) -> bytes | None:
+        """The group's coordinator at ``at_ms``: whom an election ballot chose
+        for the term, else whom a strict majority of the electorate endorses;
+        never someone a recall ballot removed this term."""
+        group = self.group(group_id)
+        term = group.term_at(at_ms)
+        recalled = group.recalled.get(term, set())
+        elected = group.elected.get(term)
+        if (
+            elected is not None
+            and elected not in recalled
+            and self._eligible(elected, group_id, at_ms)
+        ):
+            return elected
         counts, electorate = self._tally(group_id, at_ms)
         for candidate, count in counts.items():
-            if 2 * count > electorate:
+            if 2 * count > electorate and candidate not in recalled:
                 return candidate
         return None
+
+    def record_election(self, group_id: bytes, term: int, key: bytes) -> None:
+        """An election ballot of the group decided for ``key`` (protocol/ballots.py)."""
+        self.group(group_id).elected[term] = key
+
+    def record_recall(self, group_id: bytes, term: int, key: bytes) -> None:
+        """A recall ballot of the group removed ``key`` for the term."""
+        self.group(group_id).recalled.setdefault(term, set()).add(key)
 
     def candidates(self, group_id: bytes, at_ms: int) -> list[Candidate]:
         """Endorsed candidates of the current term with their merit, most

@@ -44,3 +44,18 @@ def test_ring_bench_prints_its_figures() -> None:
         assert ring["sign_ms"] > 0 and ring["verify_ms"] > 0
         expected = ring["verify_ms"] / (ring["size"] * floor_ms)
         assert abs(ring["ratio_to_floor"] - expected) < 0.01 * max(1.0, expected)
+
+
+def test_tally_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "tally.py"), "--levels", "3", "--fanout", "2", "--size", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert figures["voters"] == 12 and figures["ring_size"] == [12]
+    assert figures["total_s"] > 0 and figures["ring_verify_per_s"] > 0
+    expected = figures["votes_per_s"] / figures["ring_verify_per_s"]
+    assert abs(figures["ratio"] - expected) < 0.01 * max(1.0, expected)

@@ -269,3 +269,40 @@ def _election_once() -> tuple[Scenario, dict]:
         sum_result(s, founder, ballot, region, counts)
         _CACHE["s"] = (s, {"ballot": ballot})
     return _CACHE["s"]
+
+
+def test_an_election_makes_the_coordinator_and_a_recall_removes_them(election) -> None:
+    s, ctx = election
+    people, ballot, region, bases = ctx["people"], ctx["ballot"], ctx["region"], ctx["bases"]
+    candidates = ballot.event.body["candidates"]
+    votes = _vote_all(s, ctx, [[0, 0, 1], [0, 0, 1]])
+    s.now = ballot.event.body["closes"]
+    counts = [count_result(s, people[i][0], ballot, ctx["rings"][i], votes[i]) for i in range(2)]
+    sum_result(s, ctx["founder"], ballot, region, counts)
+    groups = fold(s).state.groups
+    assert groups.coordinator(region, s.now) == candidates[0]
+    assert not groups.acts_for(region, key_of(ctx["founder"]), s.now)
+    # The base groups choose coordinators (the region's electorate), who
+    # recall the region's: its own consent is needed nowhere.
+    for i, base in enumerate(bases):
+        for person in people[i]:
+            s.endorse(person, base, people[i][2])
+    elector = people[0][2]
+    recall = open_ballot(
+        s, elector, region, counting_level=1, options=("qhariy", "ama"), recall=candidates[0]
+    )
+    rings = [
+        freeze_ring(s, people[i][2], recall, bases[i], [key_of(p) for p in people[i]])
+        for i in range(2)
+    ]
+    s.now = recall.event.body["opens"]
+    recall_votes = [[cast(s, rings[i], p, [0]) for p in people[i]] for i in range(2)]
+    s.now = recall.event.body["closes"]
+    recall_counts = [
+        count_result(s, people[i][2], recall, rings[i], recall_votes[i]) for i in range(2)
+    ]
+    sum_result(s, elector, recall, region, recall_counts)
+    governance = fold(s)
+    assert [e.kind for e in s.events if governance.refusal(e.id)] == []
+    assert governance.state.ballots.outcome(recall.id)["decided"] == 0
+    assert governance.state.groups.coordinator(region, s.now) is None

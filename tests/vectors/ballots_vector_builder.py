@@ -112,8 +112,8 @@ def election_and_recall() -> Scenario:
             s.endorse(person, base, people[1])
     for people in region.people:
         s.endorse(people[1], region.id, region.people[0][1])
-    recall = open_ballot(
-        s, region.people[1][1], region.id, counting_level=1, recall=key_of(region.people[0][1])
+    recall = open_ballot(  # the elected coordinator, by an elector
+        s, region.people[1][1], region.id, counting_level=1, recall=candidates[0]
     )
     open_ballot(  # bad_ballot: not the coordinator
         s, region.people[1][1], region.id, counting_level=1, recall=key_of(region.people[1][2])
