@@ -18,6 +18,7 @@ import click
 import trio
 from click.core import ParameterSource
 
+from node.cli_ballots import BALLOT_COMMANDS
 from node.cli_common import charter_rules_options, data_dir_option, now_ms
 from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
@@ -464,5 +465,5 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     }
 
 
-for _command in COMMAND_GROUPS:
+for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS):
     main.add_command(_command)

@@ -1,23 +1,55 @@
 """Helpers shared by the modules of the ``ayllu`` command line (node/cli.py,
-node/cli_governance.py): the clock, JSON output, the data directory option,
-hex keys, and the node a command works on."""
+node/cli_governance.py, node/cli_ballots.py): the clock, JSON output, the
+data directory option, hex keys, the node a command works on, and the
+plumbing of every act (sign with ``--key``, run on the node's store, report
+the event or the refusal).
+
+The clock: ``now_ms`` is the system clock, unless the environment variable
+``AYLLU_NOW_MS`` holds a time in ms since the epoch; then every command
+acts and reads as of that time. It is for tests and rehearsals (a ballot
+that opens in an hour, tried in a second); nodes on the network must not set
+it, since events stamped far from the real time are refused by peers.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import click
+import trio
+from nacl.signing import SigningKey
 
 from node.datadir import DataDir
+from node.governance import Published, Refused
+from protocol.errors import Rejected
+from protocol.keys import decode_keyfile, keyfile_is_sealed
+from storage.state import NetworkStore, open_network_store
+
+_T = TypeVar("_T")
+
+#: The environment variable that fixes the clock of every command (tests).
+NOW_ENV = "AYLLU_NOW_MS"
 
 
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    """The time, ms since the epoch: ``AYLLU_NOW_MS`` if set, else the clock."""
+    fixed = os.environ.get(NOW_ENV)
+    if fixed is None or not fixed.strip():
+        return time.time_ns() // 1_000_000
+    try:
+        value = int(fixed)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise click.UsageError(f"{NOW_ENV} must be a time in ms since the epoch, not {fixed!r}")
+    return value
 
 
 def emit(document: dict[str, Any]) -> None:
@@ -90,3 +122,150 @@ def charter_rules_options(command: Callable[..., Any]) -> Callable[..., Any]:
             with_rules
         )
     return with_rules
+
+
+# -- the options and plumbing of the commands that act on a node's state --
+# (node/cli_governance.py, node/cli_ballots.py)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+key_option = click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The key file (specs/keys.md) of whoever acts; it signs the event.",
+)
+passphrase_option = click.option(
+    "--passphrase-file",
+    type=click.File("rb"),
+    help="The passphrase of a sealed --key, on this file's first line (else asked for).",
+)
+at_option = click.option(
+    "--at", "at_ms", type=int, help="As of this time, ms since the epoch.  [default: now]"
+)
+
+
+def signer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that signs: --data-dir, --key,
+    --passphrase-file, --json."""
+    for option in (passphrase_option, key_option, json_option, data_dir_option):
+        command = option(command)
+    return command
+
+
+def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that reads the state: --data-dir, --at, --json."""
+    for option in (at_option, json_option, data_dir_option):
+        command = option(command)
+    return command
+
+
+def read_passphrase(file: Any | None, prompt: str, *, confirm: bool = False) -> bytes:
+    if file is not None:
+        passphrase: bytes = file.readline().rstrip(b"\r\n")
+    else:
+        passphrase = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode(
+            "utf-8"
+        )
+    if not passphrase:
+        raise click.UsageError("the passphrase is empty")
+    return passphrase
+
+
+def load_key(path: Path, passphrase_file: Any | None) -> SigningKey:
+    data = path.read_bytes()
+    passphrase = None
+    if keyfile_is_sealed(data):
+        passphrase = read_passphrase(passphrase_file, f"Passphrase of {path}")
+    return decode_keyfile(data, passphrase)
+
+
+def fail(exc: Rejected, as_json: bool) -> NoReturn:
+    """Report a refusal or rejection (reason code and detail) and exit 1."""
+    status = "refused" if isinstance(exc, Refused) else "rejected"
+    document: dict[str, Any] = {"status": status, "reason": exc.reason.value, "detail": exc.detail}
+    if isinstance(exc, Refused) and exc.event_id is not None:
+        document["id"] = exc.event_id.hex()  # stored, without effect
+    if as_json:
+        emit(document)
+    else:
+        click.echo(
+            f"{status}: {exc.reason.value}" + (f": {exc.detail}" if exc.detail else ""), err=True
+        )
+    raise SystemExit(1)
+
+
+def with_store(node: DataDir, work: Callable[[NetworkStore], Awaitable[_T]], as_json: bool) -> _T:
+    """Run ``work`` on the node's store and state; a Rejected ends the command."""
+    genesis = node.load_genesis()
+
+    async def run() -> _T:
+        async with open_network_store(node.store_path, genesis) as store:
+            return await work(store)
+
+    try:
+        return trio.run(run)
+    except Rejected as exc:
+        fail(exc, as_json)
+
+
+def run_act(
+    data_dir: Path | None,
+    key_file: Path,
+    passphrase_file: Any | None,
+    as_json: bool,
+    act: Callable[[NetworkStore, SigningKey, int], Awaitable[_T]],
+) -> _T:
+    """Load the node and the signing key, then ``act(store, key, now_ms)``."""
+    node = node_dir(data_dir)
+    key = load_key(key_file, passphrase_file)
+    return with_store(node, lambda store: act(store, key, now_ms()), as_json)
+
+
+def event_document(published: Published, **extra: Any) -> dict[str, Any]:
+    event = published.event
+    return {
+        "status": published.result.status.value,
+        "id": event.id.hex(),
+        "kind": event.kind,
+        "group": event.group.hex(),
+        "author": event.author.hex(),
+        "ts": event.ts,
+        "refs": [ref.hex() for ref in event.refs],
+        **extra,
+    }
+
+
+def report(document: dict[str, Any], as_json: bool, text: str) -> None:
+    if as_json:
+        emit(document)
+    else:
+        click.echo(text)
+
+
+EVENT_FIELDS = (
+    "status (accepted; duplicate for the very same event), id (the\n"
+    "event's, hex), kind, group (hex), author (hex), ts (ms since the\n"
+    "epoch), refs (hex ids)"
+)
+FAILURE = (
+    'A refusal exits 1 and prints, with --json, {"status": "refused" (by\n'
+    "the state: nothing stored; or, with an id, stored without effect) or\n"
+    '"rejected" (by the ingest path: not stored), "reason": a stable code,\n'
+    '"detail": ...}; else a line on stderr.'
+)
+
+
+def command_help(text: str) -> str:
+    """A command's help: its text, with {EVENT} and {FAILURE} replaced by
+    the fields common to every act."""
+    cleaned = inspect.cleandoc(text)
+    return cleaned.replace("{EVENT}", EVENT_FIELDS).replace("{FAILURE}", FAILURE)
+
+
+def short(value: bytes | str | None) -> str:
+    """The first 16 hex digits of an id or key, or 'none'."""
+    if value is None:
+        return "none"
+    text = value.hex() if isinstance(value, bytes) else value
+    return text[:16]

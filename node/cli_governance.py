@@ -14,15 +14,13 @@ keys are 64 hex digits.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
-import trio
 from nacl.signing import SigningKey
 
 from node import governance, registrar
@@ -30,71 +28,35 @@ from node.cli_common import (
     charter_rules_options,
     data_dir_option,
     emit,
+    json_option,
     node_dir,
     now_ms,
     public_keys,
 )
+from node.cli_common import command_help as _doc
+from node.cli_common import event_document as _event_document
+from node.cli_common import load_key as _load_key
+from node.cli_common import read_passphrase as _read_passphrase
+from node.cli_common import reader_options as _reader
+from node.cli_common import report as _report
+from node.cli_common import run_act as _act
+from node.cli_common import short as _short
+from node.cli_common import signer_options as _signer
+from node.cli_common import with_store as _with_store
 from node.datadir import DataDir
-from node.governance import Published, Refused
+from node.governance import Published
 from node.keyfile import create_key_file
-from protocol.errors import Rejected
-from protocol.keys import decode_keyfile, keyfile_is_sealed, peer_id
+from protocol.keys import peer_id
 from protocol.state import NetworkState
 from protocol.uniqueness import decode_tag_key_file, tag_key_file_is_sealed
-from storage.state import NetworkStore, open_network_store
+from storage.state import NetworkStore
 from storage.vault import Passphrase, VaultSecret, decode_vault_key_file
-
-_T = TypeVar("_T")
 
 APPROVAL_FORMAT = "ayllu-registrar-approval"
 APPROVAL_VERSION = 1
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-key_option = click.option(
-    "--key",
-    "key_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="The key file (specs/keys.md) of whoever acts; it signs the event.",
-)
-passphrase_option = click.option(
-    "--passphrase-file",
-    type=click.File("rb"),
-    help="The passphrase of a sealed --key, on this file's first line (else asked for).",
-)
-at_option = click.option(
-    "--at", "at_ms", type=int, help="As of this time, ms since the epoch.  [default: now]"
-)
-
-
-def _signer(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of every command that signs: --data-dir, --key,
-    --passphrase-file, --json."""
-    for option in (passphrase_option, key_option, json_option, data_dir_option):
-        command = option(command)
-    return command
-
-
-def _reader(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of every command that reads the state: --data-dir, --at, --json."""
-    for option in (at_option, json_option, data_dir_option):
-        command = option(command)
-    return command
-
 
 # -- plumbing --
-
-
-def _read_passphrase(file: Any | None, prompt: str, *, confirm: bool = False) -> bytes:
-    if file is not None:
-        passphrase: bytes = file.readline().rstrip(b"\r\n")
-    else:
-        passphrase = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode(
-            "utf-8"
-        )
-    if not passphrase:
-        raise click.UsageError("the passphrase is empty")
-    return passphrase
 
 
 def _new_passphrase(file: Any | None, seal: bool) -> bytes | None:
@@ -102,103 +64,6 @@ def _new_passphrase(file: Any | None, seal: bool) -> bytes | None:
     if file is None and not seal:
         return None
     return _read_passphrase(file, "Passphrase", confirm=True)
-
-
-def _load_key(path: Path, passphrase_file: Any | None) -> SigningKey:
-    data = path.read_bytes()
-    passphrase = None
-    if keyfile_is_sealed(data):
-        passphrase = _read_passphrase(passphrase_file, f"Passphrase of {path}")
-    return decode_keyfile(data, passphrase)
-
-
-def _fail(exc: Rejected, as_json: bool) -> NoReturn:
-    """Report a refusal or rejection (reason code and detail) and exit 1."""
-    status = "refused" if isinstance(exc, Refused) else "rejected"
-    document: dict[str, Any] = {"status": status, "reason": exc.reason.value, "detail": exc.detail}
-    if isinstance(exc, Refused) and exc.event_id is not None:
-        document["id"] = exc.event_id.hex()  # stored, without effect
-    if as_json:
-        emit(document)
-    else:
-        click.echo(
-            f"{status}: {exc.reason.value}" + (f": {exc.detail}" if exc.detail else ""), err=True
-        )
-    raise SystemExit(1)
-
-
-def _with_store(node: DataDir, work: Callable[[NetworkStore], Awaitable[_T]], as_json: bool) -> _T:
-    """Run ``work`` on the node's store and state; a Rejected ends the command."""
-    genesis = node.load_genesis()
-
-    async def run() -> _T:
-        async with open_network_store(node.store_path, genesis) as store:
-            return await work(store)
-
-    try:
-        return trio.run(run)
-    except Rejected as exc:
-        _fail(exc, as_json)
-
-
-def _act(
-    data_dir: Path | None,
-    key_file: Path,
-    passphrase_file: Any | None,
-    as_json: bool,
-    act: Callable[[NetworkStore, SigningKey, int], Awaitable[_T]],
-) -> _T:
-    """Load the node and the signing key, then ``act(store, key, now_ms)``."""
-    node = node_dir(data_dir)
-    key = _load_key(key_file, passphrase_file)
-    return _with_store(node, lambda store: act(store, key, now_ms()), as_json)
-
-
-def _event_document(published: Published, **extra: Any) -> dict[str, Any]:
-    event = published.event
-    return {
-        "status": published.result.status.value,
-        "id": event.id.hex(),
-        "kind": event.kind,
-        "group": event.group.hex(),
-        "author": event.author.hex(),
-        "ts": event.ts,
-        "refs": [ref.hex() for ref in event.refs],
-        **extra,
-    }
-
-
-def _report(document: dict[str, Any], as_json: bool, text: str) -> None:
-    if as_json:
-        emit(document)
-    else:
-        click.echo(text)
-
-
-EVENT_FIELDS = (
-    "status (accepted; duplicate for the very same event), id (the\n"
-    "event's, hex), kind, group (hex), author (hex), ts (ms since the\n"
-    "epoch), refs (hex ids)"
-)
-FAILURE = (
-    'A refusal exits 1 and prints, with --json, {"status": "refused" (by\n'
-    "the state: nothing stored; or, with an id, stored without effect) or\n"
-    '"rejected" (by the ingest path: not stored), "reason": a stable code,\n'
-    '"detail": ...}; else a line on stderr.'
-)
-
-
-def _doc(text: str) -> str:
-    """A command's help: its text, then the fields common to every act."""
-    cleaned = inspect.cleandoc(text)
-    return cleaned.replace("{EVENT}", EVENT_FIELDS).replace("{FAILURE}", FAILURE)
-
-
-def _short(value: bytes | str | None) -> str:
-    if value is None:
-        return "none"
-    text = value.hex() if isinstance(value, bytes) else value
-    return text[:16]
 
 
 # -- ayllu member --

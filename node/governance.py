@@ -33,22 +33,33 @@ registrar (node/registrar.py), who writes the vault between the two.
 The lookups at the end spare users the ids they do not have: a group by a
 prefix of its id, the application an admission answers, a certificate by
 prefix.
+
+Proposals and ballots (specs/ballots.md) follow, built the same way, with
+their own lookups (a proposal, translation, comment target or ballot by
+prefix). One act is different: a ``vote`` is signed by a one-time key drawn
+for it (``cast_vote``), refs only its counting group's ring, and carries
+the member's ring signature, so that nothing in it names the voter.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import nacl.utils
 from nacl.signing import SigningKey
 
 from node.ingest import ingest_raw
+from protocol.ballots import Ballot, prepare_ring, tally, vote_body
 from protocol.errors import LocalError, Reason, Rejected
 from protocol.event import Event, SignedEvent, parse_event, sign, signature_holds
 from protocol.groups import Application, Group
+from protocol.proposals import Amendment, Proposal, same_language
 from protocol.registry import Certificate, approval_message, approve
+from protocol.ring import NONCE_SEED_SIZE, POINT_SIZE, SEED_SIZE, RingSigner
 from protocol.standing import REGISTRAR_KINDS
 from protocol.state import NetworkState
 from storage import MAX_LIMIT, IngestResult, IngestStatus, Key
@@ -475,3 +486,642 @@ def group_application(state: NetworkState, parent: bytes, child: bytes) -> bytes
             f"group {child.hex()} has not applied to join {parent.hex()} (ayllu group apply)",
         )
     return found[-1]
+
+
+# -- proposals and deliberation (specs/ballots.md, Part I) --
+#
+# Every event about a proposal is written in the proposal's scope (its
+# envelope group) and refs what it names, so that a node holds it until
+# its target has arrived.
+
+
+def _proposal(state: NetworkState, proposal_id: bytes) -> Proposal:
+    found = state.proposals.proposals.get(proposal_id)
+    if found is None:
+        raise Refused(Reason.UNKNOWN_PROPOSAL, f"no proposal {proposal_id.hex()}")
+    return found
+
+
+def _original(state: NetworkState, target: bytes) -> Proposal | Amendment:
+    """A proposal or an amendment: what a translation translates."""
+    found = state.proposals.proposals.get(target) or state.proposals.amendments.get(target)
+    if found is None:
+        raise Refused(Reason.UNKNOWN_TARGET, f"no proposal or amendment {target.hex()}")
+    return found
+
+
+def target_scope(state: NetworkState, target: bytes) -> bytes:
+    """The scope of a comment target: a proposal, an amendment, a
+    translation, a comment or a ballot; Refused(unknown_target) otherwise."""
+    proposals = state.proposals
+    if target in proposals.proposals or target in proposals.amendments:
+        return _original(state, target).scope
+    comment = proposals.comments.get(target)
+    if comment is not None:
+        return comment.scope
+    ballot = state.ballots.ballots.get(target)
+    if ballot is not None:
+        return ballot.scope
+    try:
+        return proposals.translation(target).scope
+    except Rejected:
+        raise Refused(Reason.UNKNOWN_TARGET, f"nothing to comment {target.hex()}") from None
+
+
+async def propose(
+    store: NetworkStore,
+    key: SigningKey,
+    scope: bytes,
+    *,
+    lang: str,
+    title: str,
+    text: str,
+    now_ms: int,
+) -> Published:
+    """``proposal`` in ``scope``: the new proposal's id is the event's id."""
+    body = {"lang": lang, "text": text, "title": title}
+    refs = _charter_refs(store.state, scope)
+    return await publish(store, key, "proposal", body, group=scope, refs=refs, now_ms=now_ms)
+
+
+async def amend(
+    store: NetworkStore,
+    key: SigningKey,
+    proposal: bytes,
+    *,
+    lang: str,
+    title: str,
+    text: str,
+    now_ms: int,
+) -> Published:
+    """``proposal.amend`` of an open proposal, in its scope."""
+    scope = _proposal(store.state, proposal).scope
+    body = {"lang": lang, "text": text, "title": title, "proposal": proposal}
+    return await publish(
+        store, key, "proposal.amend", body, group=scope, refs=[proposal], now_ms=now_ms
+    )
+
+
+async def translate(
+    store: NetworkStore,
+    key: SigningKey,
+    target: bytes,
+    *,
+    lang: str,
+    title: str,
+    text: str,
+    now_ms: int,
+) -> Published:
+    """``proposal.translate`` of a proposal or an amendment into ``lang``."""
+    scope = _original(store.state, target).scope
+    body = {"lang": lang, "text": text, "title": title, "target": target}
+    return await publish(
+        store, key, "proposal.translate", body, group=scope, refs=[target], now_ms=now_ms
+    )
+
+
+async def confirm_translation(
+    store: NetworkStore, key: SigningKey, translation: bytes, *, now_ms: int
+) -> Published:
+    """``translation.confirm``: the author vouches for someone else's translation."""
+    scope = target_scope(store.state, translation)
+    if translation not in translation_ids(store.state):
+        raise Refused(Reason.UNKNOWN_TARGET, f"{translation.hex()} is not a translation")
+    return await publish(
+        store,
+        key,
+        "translation.confirm",
+        {"translation": translation},
+        group=scope,
+        refs=[translation],
+        now_ms=now_ms,
+    )
+
+
+async def comment(
+    store: NetworkStore, key: SigningKey, target: bytes, *, lang: str, text: str, now_ms: int
+) -> Published:
+    """``comment`` answering ``target`` (see ``target_scope``), in its scope."""
+    scope = target_scope(store.state, target)
+    body = {"lang": lang, "text": text, "target": target}
+    return await publish(store, key, "comment", body, group=scope, refs=[target], now_ms=now_ms)
+
+
+async def support(
+    store: NetworkStore, key: SigningKey, proposal: bytes, *, now_ms: int
+) -> Published:
+    """``proposal.support``: the author's person asks for a ballot on it."""
+    scope = _proposal(store.state, proposal).scope
+    return await publish(
+        store,
+        key,
+        "proposal.support",
+        {"proposal": proposal},
+        group=scope,
+        refs=[proposal],
+        now_ms=now_ms,
+    )
+
+
+def translation_ids(state: NetworkState) -> set[bytes]:
+    """The ids of every translation of every proposal and amendment."""
+    proposals = state.proposals
+    found: set[bytes] = set()
+    for target in [*proposals.proposals, *proposals.amendments]:
+        for translations in proposals.translations(target).values():
+            found.update(t.id for t in translations)
+    return found
+
+
+def text_in(state: NetworkState, target: bytes, lang: str | None) -> dict[str, Any]:
+    """The title and text of a proposal or amendment for a reader of
+    ``lang``: the original if it is written in ``lang`` (or ``lang`` is
+    None), else the best-ranked translation into ``lang`` (specs/ballots.md
+    section 4.3), else the original. JSON-ready: lang, title, text, source
+    (``original`` or ``translation``), translation (its id, hex, or null),
+    confirmations (the translation's, or null), wanted (``lang``)."""
+    original = _original(state, target)
+    shown: dict[str, Any] = {
+        "lang": original.lang,
+        "title": original.title,
+        "text": original.text,
+        "source": "original",
+        "translation": None,
+        "confirmations": None,
+        "wanted": lang,
+    }
+    if lang is None or same_language(lang, original.lang):
+        return shown
+    ranked = state.proposals.translations(target).get(lang.lower())
+    if not ranked:
+        return shown
+    best = ranked[0]
+    shown.update(
+        lang=best.lang,
+        title=best.title,
+        text=best.text,
+        source="translation",
+        translation=best.id.hex(),
+        confirmations=len(best.confirmations),
+    )
+    return shown
+
+
+def proposals_of(state: NetworkState, scope: bytes | None = None) -> list[Proposal]:
+    """The proposals of ``scope`` (all if None), oldest first."""
+    found = state.proposals.proposals.values()
+    return sorted(
+        (p for p in found if scope is None or p.scope == scope), key=lambda p: (p.ts, p.id)
+    )
+
+
+# -- ballots, secret votes and results (specs/ballots.md, Part II) --
+
+#: The options of a yes/no ballot (a decision or a recall) by language:
+#: the primary subtag of the ballot's ``lang``.
+YES_NO: dict[str, tuple[str, str]] = {
+    "ay": ("jisa", "janiwa"),
+    "en": ("yes", "no"),
+    "es": ("sí", "no"),
+    "qu": ("arí", "manam"),
+}
+#: Counting groups of level 3 make anonymity sets of about 125 people
+#: (specs/ballots.md section 11): the default, below a scope of that level.
+DEFAULT_COUNTING_LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    """A secret vote that reached the store, with the counting group it is
+    in and its key image (the same for every vote of this voter in this
+    ballot: the last one counts)."""
+
+    published: Published
+    group: bytes
+    key_image: bytes
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _ballot(state: NetworkState, ballot_id: bytes) -> Ballot:
+    found = state.ballots.ballots.get(ballot_id)
+    if found is None:
+        raise Refused(Reason.UNKNOWN_BALLOT, f"no ballot {ballot_id.hex()}")
+    return found
+
+
+def default_options(lang: str, candidates: Sequence[bytes] = ()) -> list[str] | None:
+    """The options of a ballot when none are given: one per candidate (the
+    first 16 hex digits of its key) for an election, else yes and no in
+    ``lang``; None when there is no default in that language."""
+    if candidates:
+        return [candidate.hex()[:16] for candidate in candidates]
+    pair = YES_NO.get(lang.split("-", 1)[0].lower())
+    return None if pair is None else list(pair)
+
+
+async def open_ballot(
+    store: NetworkStore,
+    key: SigningKey,
+    scope: bytes,
+    *,
+    question: str,
+    lang: str,
+    options: Sequence[str],
+    opens: int,
+    closes: int,
+    method: str = "single",
+    counting_level: int | None = None,
+    proposal: bytes | None = None,
+    candidates: Sequence[bytes] | None = None,
+    recall: bytes | None = None,
+    now_ms: int,
+) -> Published:
+    """``ballot.open`` in ``scope`` on exactly one of ``proposal``,
+    ``candidates`` (an election) or ``recall``. The quorum and threshold
+    are the scope's charter's; the counting level defaults to
+    min(scope's level, 3)."""
+    subjects = [s for s in (proposal, candidates, recall) if s is not None]
+    if len(subjects) != 1:
+        raise LocalError("a ballot decides one proposal, one election or one recall")
+    group = _group(store.state, scope)
+    body: dict[str, Any] = {
+        "lang": lang,
+        "opens": opens,
+        "closes": closes,
+        "method": method,
+        "options": list(options),
+        "question": question,
+        "quorum_pct": group.rules["quorum_pct"],
+        "threshold_pct": group.rules["threshold_pct"],
+        "counting_level": (
+            min(group.level, DEFAULT_COUNTING_LEVEL) if counting_level is None else counting_level
+        ),
+    }
+    refs = _charter_refs(store.state, scope)
+    if proposal is not None:
+        body["proposal"] = proposal
+        refs.append(proposal)
+    if candidates is not None:
+        body["candidates"] = list(candidates)
+    if recall is not None:
+        body["recall"] = recall
+    return await publish(store, key, "ballot.open", body, group=scope, refs=refs, now_ms=now_ms)
+
+
+def counting_groups(state: NetworkState, ballot_id: bytes) -> list[bytes]:
+    """The groups of the counting level in the scope's subtree, breadth first."""
+    ballot = _ballot(state, ballot_id)
+    groups = state.groups
+    subtree = [ballot.scope, *groups.descendants(ballot.scope)]
+    return [g for g in subtree if groups.groups[g].level == ballot.counting_level]
+
+
+async def freeze_ring(
+    store: NetworkStore, key: SigningKey, ballot_id: bytes, group: bytes, *, now_ms: int
+) -> Published:
+    """``ballot.ring``: ``group``'s members certified at the opening, frozen
+    for the ballot (by whoever acts for ``group``, before the opening)."""
+    state = store.state
+    ballot = _ballot(state, ballot_id)
+    _group(state, group)
+    keys = state.ballots.eligible(group, ballot.opens)
+    if not keys:
+        raise Refused(
+            Reason.WRONG_RING,
+            f"group {group.hex()} has no member certified at the opening: no ring to freeze",
+        )
+    body = {"keys": list(keys), "ballot": ballot_id}
+    refs = [ballot_id, *_charter_refs(state, group)]
+    return await publish(store, key, "ballot.ring", body, group=group, refs=refs, now_ms=now_ms)
+
+
+async def freeze_rings(
+    store: NetworkStore, key: SigningKey, ballot_id: bytes, *, now_ms: int
+) -> tuple[list[Published], list[bytes]]:
+    """Freeze the ring of every counting group of the ballot that the key
+    acts for and that has none yet: the rings frozen, and the groups left
+    out for want of certified members. Refused(not_authorized) if the key
+    acts for no counting group, Refused(wrong_ring) if all its rings are
+    frozen already. Each ring is its own event: a refusal midway keeps the
+    rings frozen before it."""
+    state = store.state
+    ballot = _ballot(state, ballot_id)
+    author = bytes(key.verify_key)
+    ts = await next_ts(store, now_ms)
+    counting = counting_groups(state, ballot_id)
+    mine = [g for g in counting if state.groups.acts_for(g, author, ts)]
+    if not mine:
+        raise Refused(
+            Reason.NOT_AUTHORIZED,
+            f"{author.hex()} acts for none of the ballot's {len(counting)} counting groups",
+        )
+    todo = [g for g in mine if g not in ballot.rings]
+    if not todo:
+        raise Refused(
+            Reason.WRONG_RING, f"the {len(mine)} rings this key would freeze are frozen already"
+        )
+    frozen: list[Published] = []
+    empty: list[bytes] = []
+    for group in todo:
+        if not state.ballots.eligible(group, ballot.opens):
+            empty.append(group)
+            continue
+        frozen.append(await freeze_ring(store, key, ballot_id, group, now_ms=now_ms))
+    return frozen, empty
+
+
+def voter_counting_group(state: NetworkState, ballot_id: bytes, voter: bytes) -> bytes:
+    """The counting group a member votes in: the ancestor-or-self of their
+    base group at the ballot's counting level, in the ballot's scope;
+    Refused(not_member) if there is none."""
+    ballot = _ballot(state, ballot_id)
+    groups = state.groups
+    base = groups.group_of(voter)
+    if base is None:
+        raise Refused(Reason.NOT_MEMBER, f"{voter.hex()} is a member of no base group")
+    for group in [base, *groups.ancestors(base)]:
+        if groups.groups[group].level == ballot.counting_level:
+            if group == ballot.scope or ballot.scope in groups.ancestors(group):
+                return group
+            break
+    raise Refused(Reason.NOT_MEMBER, f"{voter.hex()} is not in the subtree of {ballot.scope.hex()}")
+
+
+def resolve_choice(state: NetworkState, ballot_id: bytes, text: str) -> int:
+    """An option of the ballot given by its index or its text (exactly, or
+    ignoring case); Refused(bad_choice) if there is no such option."""
+    options = _ballot(state, ballot_id).options
+    wanted = text.strip()
+    if wanted.isdigit() and int(wanted) < len(options):
+        return int(wanted)
+    for fold in (False, True):
+        found = [
+            i
+            for i, option in enumerate(options)
+            if (option.casefold() == wanted.casefold() if fold else option == wanted)
+        ]
+        if len(found) == 1:
+            return found[0]
+    listed = ", ".join(f"{i} {option}" for i, option in enumerate(options))
+    raise Refused(Reason.BAD_CHOICE, f"no option {text!r}; the options are {listed}")
+
+
+async def cast_vote(
+    store: NetworkStore,
+    key: SigningKey,
+    ballot_id: bytes,
+    choice: Iterable[int],
+    *,
+    now_ms: int,
+    random: Callable[[int], bytes] = nacl.utils.random,
+) -> Cast:
+    """A secret ``vote`` by the member whose key is ``key`` (an empty
+    ``choice`` abstains).
+
+    The vote is in the member's counting group, refs only that group's
+    ring, and is signed by a one-time key drawn from ``random``: neither
+    the member's key nor their certificate appears in it; the member signs
+    only the ring signature (protocol/ballots.py), with a nonce seed drawn
+    from ``random`` too. Refused(vote_outside_window), before anything is
+    signed, unless the act's time is within [opens, closes).
+    """
+    state = store.state
+    ballot = _ballot(state, ballot_id)
+    ts = await next_ts(store, now_ms)
+    if not ballot.opens <= ts < ballot.closes:
+        raise Refused(
+            Reason.VOTE_OUTSIDE_WINDOW,
+            f"voting is open from {_iso(ballot.opens)} to {_iso(ballot.closes)} (close "
+            f"excluded; {ballot.opens} to {ballot.closes} ms since the epoch); it is "
+            f"{_iso(ts)} ({ts})",
+        )
+    voter = bytes(key.verify_key)
+    group = voter_counting_group(state, ballot_id, voter)
+    ring = ballot.rings.get(group)
+    if ring is None:
+        raise Refused(
+            Reason.WRONG_RING,
+            f"group {group.hex()} froze no ring for this ballot: nobody can vote in it",
+        )
+    raw = await store.events.get(ring.id)
+    if raw is None:  # the fold applied it, so the store holds it
+        raise LocalError(f"ring {ring.id.hex()} is not stored")
+    prepared = prepare_ring(parse_event(raw))
+    if prepared.index(voter) is None:
+        raise Refused(
+            Reason.NOT_MEMBER,
+            f"{voter.hex()} is not in the ring of {group.hex()} (its members certified at the "
+            "opening)",
+        )
+    one_time = SigningKey(random(SEED_SIZE))
+    body = vote_body(
+        prepared, ring.id, RingSigner.from_key(key), sorted(set(choice)), one_time,
+        random(NONCE_SEED_SIZE),
+    )  # fmt: skip
+    event = await prepare(store, one_time, "vote", body, ts=ts, group=group, refs=[ring.id])
+    cert = state.registry.certificate_of(voter)
+    named = voter in event.raw or (cert is not None and cert.id in event.raw)
+    if event.refs != (ring.id,) or named:
+        raise LocalError("a vote must not name its voter")
+    published = await commit(store, event, now_ms)
+    return Cast(published, group, body["sig"][:POINT_SIZE])
+
+
+async def count_result(
+    store: NetworkStore, key: SigningKey, ballot_id: bytes, group: bytes, *, now_ms: int
+) -> Published:
+    """``result.count`` of a counting group, after the close: the tally of
+    the votes of its ring that the node holds (each key image's last)."""
+    state = store.state
+    ballot = _ballot(state, ballot_id)
+    _group(state, group)
+    ring = ballot.rings.get(group)
+    if ring is None:
+        raise Refused(
+            Reason.WRONG_RING,
+            f"group {group.hex()} froze no ring for this ballot: nothing to count",
+        )
+    counts, voters, digest = tally(ring, len(ballot.options))
+    body = {
+        "ballot": ballot_id,
+        "counts": list(counts),
+        "voters": voters,
+        "eligible": len(ring.keys),
+        "ring_hash": ring.ring_hash,
+        "votes_hash": digest,
+    }
+    refs = [ballot_id, ring.id]
+    return await publish(store, key, "result.count", body, group=group, refs=refs, now_ms=now_ms)
+
+
+async def sum_result(
+    store: NetworkStore, key: SigningKey, ballot_id: bytes, group: bytes, *, now_ms: int
+) -> Published:
+    """``result.sum`` of a group above the counting level: the sum of the
+    applied results of all its children (Refused(bad_result) if one is
+    missing)."""
+    state = store.state
+    ballot = _ballot(state, ballot_id)
+    level = _group(state, group).level
+    if level <= ballot.counting_level:
+        raise Refused(
+            Reason.BAD_RESULT,
+            f"group {group.hex()} is at level {level}, not above the counting level "
+            f"{ballot.counting_level}: a counting group counts its votes (results count)",
+        )
+    children = state.groups.children(group)
+    missing = [child for child in children if child not in ballot.results]
+    if not children or missing:
+        shown = ", ".join(child.hex()[:16] for child in missing)
+        raise Refused(
+            Reason.BAD_RESULT,
+            f"a sum needs the applied result of each of the {len(children)} children of "
+            f"{group.hex()}; missing: {shown or 'there are no children'}",
+        )
+    parts = [ballot.results[child] for child in children]
+    body = {
+        "parts": sorted(part.id for part in parts),
+        "ballot": ballot_id,
+        "counts": [sum(part.counts[i] for part in parts) for i in range(len(ballot.options))],
+        "voters": sum(part.voters for part in parts),
+        "eligible": sum(part.eligible for part in parts),
+    }
+    refs = [ballot_id, *(part.id for part in parts)]
+    return await publish(store, key, "result.sum", body, group=group, refs=refs, now_ms=now_ms)
+
+
+def ballots_of(state: NetworkState, scope: bytes | None = None) -> list[Ballot]:
+    """The ballots of ``scope`` (all if None), oldest first."""
+    found = state.ballots.ballots.values()
+    return sorted(
+        (b for b in found if scope is None or b.scope == scope), key=lambda b: (b.ts, b.id)
+    )
+
+
+def ballot_status(ballot: Ballot, at_ms: int) -> str:
+    """``announced`` before the opening, ``open`` until the close, then ``closed``."""
+    if at_ms < ballot.opens:
+        return "announced"
+    return "open" if at_ms < ballot.closes else "closed"
+
+
+def describe_ballot(state: NetworkState, ballot_id: bytes, at_ms: int) -> dict[str, Any]:
+    """A ballot as JSON-ready data (bytes in hex), for the CLI and API: what
+    it asks, when, how it is counted, each counting group's ring and result,
+    and where it stands at ``at_ms``."""
+    ballot = _ballot(state, ballot_id)
+    body = ballot.body
+    groups = state.groups
+    outcome = state.ballots.outcome(ballot_id)
+    counting = []
+    for group in counting_groups(state, ballot_id):
+        ring = ballot.rings.get(group)
+        result = ballot.results.get(group)
+        counting.append(
+            {
+                "group": group.hex(),
+                "name": groups.groups[group].name,
+                "ring": None if ring is None else ring.id.hex(),
+                "ring_size": None if ring is None else len(ring.keys),
+                "ring_hash": None if ring is None else ring.ring_hash.hex(),
+                "votes_held": 0 if ring is None else len(ring.votes),
+                "result": None if result is None else result.id.hex(),
+            }
+        )
+    proposal = body.get("proposal")
+    recall = body.get("recall")
+    return {
+        "id": ballot.id.hex(),
+        "scope": ballot.scope.hex(),
+        "scope_name": groups.groups[ballot.scope].name,
+        "opener": ballot.opener.hex(),
+        "ts": ballot.ts,
+        "lang": body["lang"],
+        "question": body["question"],
+        "options": list(ballot.options),
+        "method": body["method"],
+        "opens": ballot.opens,
+        "closes": ballot.closes,
+        "counting_level": ballot.counting_level,
+        "quorum_pct": body["quorum_pct"],
+        "threshold_pct": body["threshold_pct"],
+        "proposal": None if proposal is None else proposal.hex(),
+        "candidates": [c.hex() for c in body["candidates"]] if "candidates" in body else None,
+        "recall": None if recall is None else recall.hex(),
+        "status": ballot_status(ballot, at_ms),
+        "counting_groups": counting,
+        "stands": outcome["stands"],
+        "decided": outcome.get("decided"),
+        "decided_option": outcome.get("decided_option"),
+        "at": at_ms,
+    }
+
+
+def describe_results(state: NetworkState, ballot_id: bytes) -> dict[str, Any]:
+    """``Ballots.outcome`` with the evidence about this ballot and, from the
+    counting level up to the scope, each level's groups in the scope's
+    subtree with their result (or null): JSON-ready."""
+    ballot = _ballot(state, ballot_id)
+    groups = state.groups
+    outcome = state.ballots.outcome(ballot_id)
+    subtree = [ballot.scope, *groups.descendants(ballot.scope)]
+    levels = []
+    for level in range(ballot.counting_level, groups.groups[ballot.scope].level + 1):
+        levels.append(
+            {
+                "level": level,
+                "groups": [
+                    {
+                        "group": g.hex(),
+                        "name": groups.groups[g].name,
+                        "result": outcome["results"].get(g.hex()),
+                    }
+                    for g in subtree
+                    if groups.groups[g].level == level
+                ],
+            }
+        )
+    evidence = [e.describe() for e in state.ballots.evidence if e.ballot == ballot_id]
+    return {**outcome, "levels": levels, "evidence": evidence}
+
+
+# -- lookups of proposals and ballots --
+
+
+def resolve_proposal(state: NetworkState, text: str) -> bytes:
+    """The proposal whose id is, or starts with, the hex ``text``."""
+    return _resolve(text, state.proposals.proposals, "proposal", Reason.UNKNOWN_PROPOSAL)
+
+
+def resolve_original(state: NetworkState, text: str) -> bytes:
+    """The proposal or amendment whose id is, or starts with, ``text``."""
+    proposals = state.proposals
+    ids = [*proposals.proposals, *proposals.amendments]
+    return _resolve(text, ids, "proposal or amendment", Reason.UNKNOWN_TARGET)
+
+
+def resolve_translation(state: NetworkState, text: str) -> bytes:
+    """The translation whose id is, or starts with, ``text``."""
+    return _resolve(text, translation_ids(state), "translation", Reason.UNKNOWN_TARGET)
+
+
+def resolve_target(state: NetworkState, text: str) -> bytes:
+    """The comment target (proposal, amendment, translation, comment or
+    ballot) whose id is, or starts with, ``text``."""
+    proposals = state.proposals
+    ids = [
+        *proposals.proposals,
+        *proposals.amendments,
+        *translation_ids(state),
+        *proposals.comments,
+        *state.ballots.ballots,
+    ]
+    return _resolve(text, ids, "comment target", Reason.UNKNOWN_TARGET)
+
+
+def resolve_ballot(state: NetworkState, text: str) -> bytes:
+    """The ballot whose id is, or starts with, the hex ``text``."""
+    return _resolve(text, state.ballots.ballots, "ballot", Reason.UNKNOWN_BALLOT)
