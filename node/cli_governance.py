@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,39 @@ def _person_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return _signer(command)
 
 
+def _registrar_act(
+    operation: Callable[..., Awaitable[registrar.Registration]],
+    data_dir: Path | None,
+    as_json: bool,
+    signer: tuple[Path, Any],
+    secrets: tuple[Path, Any, Any, Path | None],
+    person: registrar.Person,
+    member_key: bytes,
+    expires_days: int,
+) -> tuple[registrar.Registration, Path]:
+    """Run a registrar's act on a person (``registrar.register`` or
+    ``registrar.replace``) with the node's store, vault and secrets."""
+    node = node_dir(data_dir)
+    key = _load_key(*signer)
+    tag_key, secret = _registrar_secrets(node, *secrets)
+    vault_at = registrar.vault_path(node.root)
+
+    async def act(store: NetworkStore) -> registrar.Registration:
+        return await operation(
+            store,
+            vault_at,
+            secret,
+            key,
+            tag_key,
+            person,
+            member_key,
+            expires_days=expires_days,
+            now_ms=now_ms(),
+        )
+
+    return _with_store(node, act, as_json), vault_at
+
+
 def _registrar_secrets(
     node: DataDir,
     tag_key_file: Path,
@@ -225,28 +258,16 @@ def register(
     id, hex: the event's), expires_ms, vault (path).
     {FAILURE}
     """
-    node = node_dir(data_dir)
-    key = _load_key(key_file, passphrase_file)
-    tag_key, secret = _registrar_secrets(
-        node, tag_key_file, tag_key_passphrase_file, vault_passphrase_file, vault_key_file
+    done, vault_at = _registrar_act(
+        registrar.register,
+        data_dir,
+        as_json,
+        (key_file, passphrase_file),
+        (tag_key_file, tag_key_passphrase_file, vault_passphrase_file, vault_key_file),
+        registrar.Person(name, country, document, number, notes),
+        member_key,
+        expires_days,
     )
-    person = registrar.Person(name, country, document, number, notes)
-    vault_at = registrar.vault_path(node.root)
-
-    async def act(store: NetworkStore) -> registrar.Registration:
-        return await registrar.register(
-            store,
-            vault_at,
-            secret,
-            key,
-            tag_key,
-            person,
-            member_key,
-            expires_days=expires_days,
-            now_ms=now_ms(),
-        )
-
-    done = _with_store(node, act, as_json)
     _report(
         _event_document(
             done.published,
@@ -300,28 +321,16 @@ def replace(
     (the new certificate's id), old_cert, expires_ms, vault (path).
     {FAILURE}
     """
-    node = node_dir(data_dir)
-    key = _load_key(key_file, passphrase_file)
-    tag_key, secret = _registrar_secrets(
-        node, tag_key_file, tag_key_passphrase_file, vault_passphrase_file, vault_key_file
+    done, vault_at = _registrar_act(
+        registrar.replace,
+        data_dir,
+        as_json,
+        (key_file, passphrase_file),
+        (tag_key_file, tag_key_passphrase_file, vault_passphrase_file, vault_key_file),
+        registrar.Person(name, country, document, number, notes),
+        member_key,
+        expires_days,
     )
-    person = registrar.Person(name, country, document, number, notes)
-    vault_at = registrar.vault_path(node.root)
-
-    async def act(store: NetworkStore) -> registrar.Registration:
-        return await registrar.replace(
-            store,
-            vault_at,
-            secret,
-            key,
-            tag_key,
-            person,
-            member_key,
-            expires_days=expires_days,
-            now_ms=now_ms(),
-        )
-
-    done = _with_store(node, act, as_json)
     assert done.old_cert is not None and done.old_member is not None
     _report(
         _event_document(
