@@ -96,6 +96,9 @@ class Reason(enum.StrEnum):
     SELF_ATTESTATION = "self_attestation"
     DUPLICATE_ATTESTATION = "duplicate_attestation"
     WRONG_PERIOD = "wrong_period"
+    # -- sync sessions (specs/sync.md) --
+    BAD_SYNC_MESSAGE = "bad_sync_message"
+    TOO_MANY_ROUNDS = "too_many_rounds"
     # -- proposals and deliberation (specs/ballots.md) --
     UNKNOWN_PROPOSAL = "unknown_proposal"
     UNKNOWN_TARGET = "unknown_target"

@@ -1,0 +1,55 @@
+"""specs/vectors/sync.json: fingerprints, sessions message by message, and
+invalid messages; the committed file is what the builder makes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sync_vector_builder
+
+from protocol.errors import Rejected
+from protocol.fingerprint import fingerprint
+from protocol.reconcile import Reconciler, SortedKeys, decode
+
+VECTORS: dict[str, Any] = json.loads(sync_vector_builder.VECTORS_PATH.read_text("utf-8"))
+
+
+def test_committed_vectors_are_what_the_builder_makes() -> None:
+    assert sync_vector_builder.VECTORS_PATH.read_text("utf-8") == sync_vector_builder.render()
+
+
+@pytest.mark.parametrize("vector", VECTORS["fingerprints"])
+def test_fingerprints(vector: dict[str, Any]) -> None:
+    ids = [bytes.fromhex(i) for i in vector["ids_hex"]]
+    assert fingerprint(ids).hex() == vector["fingerprint_hex"]
+
+
+def _keys(numbers: list[list[int]]) -> SortedKeys:
+    return SortedKeys(list(sync_vector_builder.keys_of(numbers)))
+
+
+@pytest.mark.parametrize("vector", VECTORS["sessions"], ids=lambda v: v["name"])
+def test_sessions_message_by_message(vector: dict[str, Any]) -> None:
+    """Each side answers the other's recorded message with the next one."""
+    messages = [bytes.fromhex(m) for m in vector["messages_hex"]]
+    initiator = Reconciler(_keys(vector["initiator_numbers"]), initiator=True)
+    responder = Reconciler(_keys(vector["responder_numbers"]), initiator=False)
+    assert initiator.initiate() == messages[0]
+    for index in range(0, len(messages), 2):
+        assert responder.reconcile(messages[index]) == messages[index + 1]
+        following = initiator.reconcile(messages[index + 1])
+        if index + 2 < len(messages):
+            assert following == messages[index + 2]
+        else:
+            assert following is None
+    assert sorted(i.hex() for i in initiator.have) == vector["have_hex"]
+    assert sorted(i.hex() for i in initiator.need) == vector["need_hex"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["invalid"], ids=lambda v: v["name"])
+def test_invalid(vector: dict[str, Any]) -> None:
+    with pytest.raises(Rejected) as excinfo:
+        decode(bytes.fromhex(vector["message_hex"]))
+    assert excinfo.value.reason.value == vector["reason"]
