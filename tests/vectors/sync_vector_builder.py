@@ -119,6 +119,12 @@ def render() -> str:
             session("interleaved", [[0, 600, 2]], [[0, 600, 3]]),
         ],
         "invalid": invalid(),
+        "rounds_limit": {
+            "description": "A side answers at most max_rounds messages in one session; "
+            "the next is refused with the reason.",
+            "max_rounds": Reconciler(SortedKeys(), initiator=False).max_rounds,
+            "reason": "too_many_rounds",
+        },
     }
     return json.dumps(document, indent=1) + "\n"
 

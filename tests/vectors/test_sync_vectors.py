@@ -53,3 +53,14 @@ def test_invalid(vector: dict[str, Any]) -> None:
     with pytest.raises(Rejected) as excinfo:
         decode(bytes.fromhex(vector["message_hex"]))
     assert excinfo.value.reason.value == vector["reason"]
+
+
+def test_a_session_answers_at_most_max_rounds_messages() -> None:
+    limit = VECTORS["rounds_limit"]
+    responder = Reconciler(_keys([[0, 10, 1]]), initiator=False)
+    opening = Reconciler(_keys([[0, 11, 1]]), initiator=True).initiate()
+    for _ in range(limit["max_rounds"]):
+        responder.reconcile(opening)
+    with pytest.raises(Rejected) as excinfo:
+        responder.reconcile(opening)
+    assert excinfo.value.reason.value == limit["reason"]
