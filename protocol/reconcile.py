@@ -215,15 +215,15 @@ def _bad(detail: str) -> Rejected:
 @dataclass
 class Reconciler:
     """One side of one session. The initiator calls ``initiate``, then
-    ``reconcile`` on each answer until it returns None; the responder calls
-    ``reconcile`` on each message and sends back what it returns.
-``have`` and ``need`` hold ids: events are fetched by id.
+        ``reconcile`` on each answer until it returns None; the responder calls
+        ``reconcile`` on each message and sends back what it returns. Each call
+        reads the node's keys from the source it is given.
+    ``have`` and ``need`` hold ids: events are fetched by id.
 
-    ``max_rounds`` bounds a session: a peer that keeps it going forever is
-    cut off with Rejected(too_many_rounds).
+        ``max_rounds`` bounds a session: a peer that keeps it going forever is
+        cut off with Rejected(too_many_rounds).
     """
 
-    source: RangeSource
     initiator: bool
     #: Enough for a new node to list 100,000 events in ID_CHUNKs.
     max_rounds: int = 512
@@ -235,14 +235,15 @@ class Reconciler:
     need: set[bytes] = field(default_factory=set)
     rounds: int = 0
 
-    def initiate(self) -> bytes:
+    def initiate(self, source: RangeSource) -> bytes:
         if not self.initiator:
             raise LocalError("only the initiator opens a session")
-        return encode([self._fingerprint(LOWEST, None)])
+        return encode([_fingerprint(source, LOWEST, None)])
 
-    def reconcile(self, message: bytes) -> bytes | None:
-        """The answer to a peer's message; None (initiator only) when the
-        session is done."""
+    def reconcile(self, source: RangeSource, message: bytes) -> bytes | None:
+        """The answer to a peer's message, read from ``source`` (the node's
+        keys, valid for this call: a store lends it on its own thread);
+        None (initiator only) when the session is done."""
         self.rounds += 1
         if self.rounds > self.max_rounds:
             raise Rejected(Reason.TOO_MANY_ROUNDS, f"more than {self.max_rounds} rounds")
@@ -255,9 +256,9 @@ class Reconciler:
             if budget < ROOM:
                 # Too much to say this round: sum up the rest in one
                 # fingerprint and go on next round (Negentropy's frame limit).
-                out.append(self._fingerprint(lower, None))
+                out.append(_fingerprint(source, lower, None))
                 break
-            answer = self._answer(lower, item, budget)
+            answer = self._answer(source, lower, item, budget)
             out.extend(answer)
             size += sum(_size(a) for a in answer)
             if item.upper is None:
@@ -268,23 +269,23 @@ class Reconciler:
             return None
         return reply
 
-    def _answer(self, lower: Key, item: Range, budget: int) -> list[Range]:
+    def _answer(self, source: RangeSource, lower: Key, item: Range, budget: int) -> list[Range]:
         """The answer to one range, in at most about ``budget`` bytes."""
         if item.mode == SKIP:
             return [Range(item.upper, SKIP)]
         if item.mode == FINGERPRINT:
-            count, mine = self.source.summary(lower, item.upper)
+            count, mine = source.summary(lower, item.upper)
             if mine == item.payload:
                 return [Range(item.upper, SKIP)]
-            return self._split(lower, item.upper, count)
+            return _split(source, lower, item.upper, count)
         # An id list: the peer's ids in the range.
         if self.initiator:
-            mine_ids = [key_id for _, key_id in self.source.keys(lower, item.upper)]
+            mine_ids = [key_id for _, key_id in source.keys(lower, item.upper)]
             theirs = set(item.payload)
             self.need.update(theirs.difference(mine_ids))
             self.have.update(set(mine_ids) - theirs)
             return [Range(item.upper, SKIP)]
-        keys = self.source.keys(lower, item.upper)
+        keys = source.keys(lower, item.upper)
         chunk = min(ID_CHUNK, (budget - ROOM // 2) // _ID_BYTES)
         if len(keys) <= chunk:
             return [Range(item.upper, ID_LIST, sorted(key_id for _, key_id in keys))]
@@ -293,27 +294,29 @@ class Reconciler:
         # every answer within a frame.
         bound = _shortest_bound(keys[chunk - 1], keys[chunk])
         first = sorted(key_id for _, key_id in keys[:chunk])
-        return [Range(bound, ID_LIST, first), self._fingerprint(bound, item.upper)]
+        return [Range(bound, ID_LIST, first), _fingerprint(source, bound, item.upper)]
 
-    def _split(self, lower: Key, upper: Bound, count: int) -> list[Range]:
-        """Answer a differing range: its ids if few, else ``BUCKETS``
-        fingerprints over ranges of about equal counts of our keys."""
-        keys = self.source.keys(lower, upper)
-        if count <= ID_LIST_THRESHOLD:
-            return [Range(upper, ID_LIST, sorted(key_id for _, key_id in keys))]
-        per = -(-len(keys) // BUCKETS)
-        out: list[Range] = []
-        start = lower
-        for at in range(per, len(keys), per):
-            bound = _shortest_bound(keys[at - 1], keys[at])
-            out.append(self._fingerprint(start, bound))
-            start = bound
-        out.append(self._fingerprint(start, upper))
-        return out
 
-    def _fingerprint(self, lower: Key, upper: Bound) -> Range:
-        _, digest = self.source.summary(lower, upper)
-        return Range(upper, FINGERPRINT, digest)
+def _split(source: RangeSource, lower: Key, upper: Bound, count: int) -> list[Range]:
+    """Answer a differing range: its ids if few, else ``BUCKETS``
+    fingerprints over ranges of about equal counts of our keys."""
+    keys = source.keys(lower, upper)
+    if count <= ID_LIST_THRESHOLD:
+        return [Range(upper, ID_LIST, sorted(key_id for _, key_id in keys))]
+    per = -(-len(keys) // BUCKETS)
+    out: list[Range] = []
+    start = lower
+    for at in range(per, len(keys), per):
+        bound = _shortest_bound(keys[at - 1], keys[at])
+        out.append(_fingerprint(source, start, bound))
+        start = bound
+    out.append(_fingerprint(source, start, upper))
+    return out
+
+
+def _fingerprint(source: RangeSource, lower: Key, upper: Bound) -> Range:
+    _, digest = source.summary(lower, upper)
+    return Range(upper, FINGERPRINT, digest)
 
 
 def _shortest_bound(below: Key, key: Key) -> Key:

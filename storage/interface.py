@@ -17,12 +17,15 @@ below every key with timestamp ``ts``, since every id is 32 bytes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from protocol.errors import AylluError, LocalError, Reason
 from protocol.event import SignedEvent
+from protocol.reconcile import RangeSource
+
+_T = TypeVar("_T")
 
 #: An event's position in the store's order: (timestamp in ms, id).
 Key = tuple[int, bytes]
@@ -164,6 +167,12 @@ class EventStore(Protocol):
 
     async def range_keys(self, lower: Key, upper: Key | None, limit: int) -> list[Key]:
         """The first ``limit`` keys of the range [lower, upper), ascending."""
+        ...
+
+    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
+        """Run ``work`` with the store as a ``protocol.reconcile.RangeSource``,
+        in one call (on the store's thread): a reconciliation step reads many
+        ranges, and must see one state of the store while it does."""
         ...
 
     async def close(self) -> None:

@@ -11,13 +11,15 @@ store's thread hop does, so callers cannot come to rely on it not yielding.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import trio
 
 from protocol.errors import LocalError
 from protocol.event import SignedEvent
 from protocol.fingerprint import fingerprint
+from protocol.reconcile import RangeSource, SortedKeys
 from storage.ingest import plan_ingest
 from storage.interface import (
     DEFAULT_LIMIT,
@@ -29,6 +31,7 @@ from storage.interface import (
     check_limit,
 )
 
+_T = TypeVar("_T")
 
 class MemoryEventStore:
     """``EventStore`` in memory; nothing survives the object."""
@@ -112,6 +115,10 @@ class MemoryEventStore:
         check_limit(limit)
         await self._enter()
         return self._range(lower, upper)[:limit]
+
+    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
+        await self._enter()
+        return work(SortedKeys(self._keys))
 
     def _range(self, lower: Key, upper: Key | None) -> list[Key]:
         start = bisect.bisect_left(self._keys, lower)

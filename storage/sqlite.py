@@ -28,7 +28,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import trio
@@ -36,6 +36,7 @@ import trio
 from protocol.errors import LocalError
 from protocol.event import SignedEvent
 from protocol.fingerprint import from_limb_sums, id_limbs
+from protocol.reconcile import RangeSource
 from storage.ingest import plan_ingest
 from storage.interface import (
     DEFAULT_LIMIT,
@@ -169,13 +170,9 @@ class SqliteEventStore:
         return await self._run(lambda db: db.execute("SELECT count(*) FROM events").fetchone()[0])
 
     async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
-        where, params = _key_range(lower, upper)
-        sql = _RANGE_SUMS + _where(where)
 
         def work(db: sqlite3.Connection) -> RangeSummary:
-            count, *sums = db.execute(sql, params).fetchone()
-            # sum() of no rows is NULL
-            return RangeSummary(count, from_limb_sums([s or 0 for s in sums], count))
+            return RangeSummary(*_SqliteRanges(db).summary(lower, upper))
 
         return await self._run(work)
 
@@ -185,6 +182,28 @@ class SqliteEventStore:
         sql = f"SELECT ts, id FROM events{_where(where)} ORDER BY ts, id LIMIT ?"
         params.append(limit)
         return await self._run(lambda db: [(ts, eid) for ts, eid in db.execute(sql, params)])
+
+    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
+        return await self._run(lambda db: work(_SqliteRanges(db)))
+
+
+class _SqliteRanges:
+    """The store as a ``RangeSource``, for one call on the store's thread: a
+    reconciliation step reads many ranges for one thread hop."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def summary(self, lower: Key, upper: Key | None) -> tuple[int, bytes]:
+        where, params = _key_range(lower, upper)
+        count, *sums = self._db.execute(_RANGE_SUMS + _where(where), params).fetchone()
+        return count, from_limb_sums([s or 0 for s in sums], count)
+
+    def keys(self, lower: Key, upper: Key | None) -> list[Key]:
+        where, params = _key_range(lower, upper)
+        sql = f"SELECT ts, id FROM events{_where(where)} ORDER BY ts, id"
+        return [(ts, eid) for ts, eid in self._db.execute(sql, params)]
+
 
 def _connect(path: str) -> sqlite3.Connection:
     """Open, configure and migrate; runs on a worker thread."""

@@ -32,16 +32,18 @@ def ids(keys: set[Key]) -> set[bytes]:
 
 def run(mine: set[Key], theirs: set[Key], **limits: int) -> tuple[Reconciler, int, int]:
     """A whole session; the initiator's reconciler, rounds and bytes sent."""
-    initiator = Reconciler(SortedKeys(list(mine)), initiator=True, **limits)
-    responder = Reconciler(SortedKeys(list(theirs)), initiator=False, **limits)
-    message: bytes | None = initiator.initiate()
+    mine_keys, theirs_keys = SortedKeys(list(mine)), SortedKeys(list(theirs))
+    initiator = Reconciler(initiator=True, **limits)
+    responder = Reconciler(initiator=False, **limits)
+    message: bytes | None = initiator.initiate(mine_keys)
     sent = 0
     rounds = 0
     while message is not None:
         sent += len(message)
-        answer = responder.reconcile(message)
+        answer = responder.reconcile(theirs_keys, message)
+        assert answer is not None
         sent += len(answer)
-        message = initiator.reconcile(answer)
+        message = initiator.reconcile(mine_keys, answer)
         rounds += 1
     return initiator, rounds, sent
 
@@ -121,9 +123,10 @@ def test_non_canonical_bytes_keep_their_decoding_reason() -> None:
 
 def test_a_responder_splits_into_buckets() -> None:
     keys = [key(n) for n in range(1000)]
-    responder = Reconciler(SortedKeys(keys), initiator=False)
-    opening = Reconciler(SortedKeys(keys[:10]), initiator=True).initiate()
-    ranges = decode(responder.reconcile(opening))
+    opening = Reconciler(initiator=True).initiate(SortedKeys(keys[:10]))
+    answer = Reconciler(initiator=False).reconcile(SortedKeys(keys), opening)
+    assert answer is not None
+    ranges = decode(answer)
     assert len(ranges) == BUCKETS and ranges[-1].upper is None
     first = ranges[0].upper
     assert first is not None and first > LOWEST

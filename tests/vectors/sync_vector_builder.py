@@ -35,15 +35,17 @@ def keys_of(numbers: Numbers) -> set[Key]:
 
 
 def session(name: str, mine: Numbers, theirs: Numbers) -> dict[str, Any]:
-    initiator = Reconciler(SortedKeys(list(keys_of(mine))), initiator=True)
-    responder = Reconciler(SortedKeys(list(keys_of(theirs))), initiator=False)
+    mine_keys, theirs_keys = SortedKeys(list(keys_of(mine))), SortedKeys(list(keys_of(theirs)))
+    initiator = Reconciler(initiator=True)
+    responder = Reconciler(initiator=False)
     messages = []
-    message: bytes | None = initiator.initiate()
+    message: bytes | None = initiator.initiate(mine_keys)
     while message is not None:
         messages.append(message.hex())
-        answer = responder.reconcile(message)
+        answer = responder.reconcile(theirs_keys, message)
+        assert answer is not None
         messages.append(answer.hex())
-        message = initiator.reconcile(answer)
+        message = initiator.reconcile(mine_keys, answer)
     return {
         "name": name,
         "initiator_numbers": mine,
@@ -122,7 +124,7 @@ def render() -> str:
         "rounds_limit": {
             "description": "A side answers at most max_rounds messages in one session; "
             "the next is refused with the reason.",
-            "max_rounds": Reconciler(SortedKeys(), initiator=False).max_rounds,
+            "max_rounds": Reconciler(initiator=False).max_rounds,
             "reason": "too_many_rounds",
         },
     }

@@ -34,12 +34,13 @@ def _keys(numbers: list[list[int]]) -> SortedKeys:
 def test_sessions_message_by_message(vector: dict[str, Any]) -> None:
     """Each side answers the other's recorded message with the next one."""
     messages = [bytes.fromhex(m) for m in vector["messages_hex"]]
-    initiator = Reconciler(_keys(vector["initiator_numbers"]), initiator=True)
-    responder = Reconciler(_keys(vector["responder_numbers"]), initiator=False)
-    assert initiator.initiate() == messages[0]
+    mine, theirs = _keys(vector["initiator_numbers"]), _keys(vector["responder_numbers"])
+    initiator = Reconciler(initiator=True)
+    responder = Reconciler(initiator=False)
+    assert initiator.initiate(mine) == messages[0]
     for index in range(0, len(messages), 2):
-        assert responder.reconcile(messages[index]) == messages[index + 1]
-        following = initiator.reconcile(messages[index + 1])
+        assert responder.reconcile(theirs, messages[index]) == messages[index + 1]
+        following = initiator.reconcile(mine, messages[index + 1])
         if index + 2 < len(messages):
             assert following == messages[index + 2]
         else:
@@ -57,10 +58,11 @@ def test_invalid(vector: dict[str, Any]) -> None:
 
 def test_a_session_answers_at_most_max_rounds_messages() -> None:
     limit = VECTORS["rounds_limit"]
-    responder = Reconciler(_keys([[0, 10, 1]]), initiator=False)
-    opening = Reconciler(_keys([[0, 11, 1]]), initiator=True).initiate()
+    keys = _keys([[0, 10, 1]])
+    responder = Reconciler(initiator=False)
+    opening = Reconciler(initiator=True).initiate(_keys([[0, 11, 1]]))
     for _ in range(limit["max_rounds"]):
-        responder.reconcile(opening)
+        responder.reconcile(keys, opening)
     with pytest.raises(Rejected) as excinfo:
-        responder.reconcile(opening)
+        responder.reconcile(keys, opening)
     assert excinfo.value.reason.value == limit["reason"]
