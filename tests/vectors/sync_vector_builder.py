@@ -16,6 +16,7 @@ from protocol import cbor
 from protocol.errors import Rejected
 from protocol.fingerprint import fingerprint
 from protocol.reconcile import ID_LIST, Key, Reconciler, SortedKeys, decode
+from protocol.sync_frames import PROTOCOL_ID, Frame, FrameType, decode_frame, encode_frame
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "sync.json"
 T0 = 1_767_225_600_000
@@ -94,6 +95,41 @@ def invalid() -> list[dict[str, Any]]:
     return vectors
 
 
+VALID_FRAMES: list[tuple[str, Frame]] = [
+    ("reconcile", Frame(FrameType.RECONCILE, bytes.fromhex("820180"))),
+    ("get", Frame(FrameType.GET, [bytes(32), bytes([1]) * 32])),
+    ("events", Frame(FrameType.EVENTS, [b"\x82\x00"])),
+    ("put", Frame(FrameType.PUT, [])),
+    ("ack", Frame(FrameType.ACK)),
+    ("end", Frame(FrameType.END)),
+]
+INVALID_FRAMES: list[tuple[str, Any]] = [
+    ("not_a_pair", [1]),
+    ("unknown_type", [9, None]),
+    ("reconcile_not_bytes", [1, [1, []]]),
+    ("get_too_many", [2, [bytes(32)] * 257]),
+    ("get_short_id", [2, [bytes(31)]]),
+    ("events_not_bytes", [3, ["x"]]),
+    ("ack_with_payload", [5, 0]),
+]
+
+
+def frames() -> dict[str, Any]:
+    valid = [
+        {"name": name, "frame_hex": encode_frame(frame).hex()} for name, frame in VALID_FRAMES
+    ]
+    invalid = []
+    for name, value in INVALID_FRAMES:
+        raw = cbor.encode(value)
+        try:
+            decode_frame(raw)
+        except Rejected as exc:
+            invalid.append({"name": name, "frame_hex": raw.hex(), "reason": exc.reason.value})
+        else:
+            raise AssertionError(f"{name} decodes")
+    return {"protocol_id": PROTOCOL_ID, "valid": valid, "invalid": invalid}
+
+
 def render() -> str:
     ids = [key(n)[1] for n in range(40)]
     document = {
@@ -121,6 +157,7 @@ def render() -> str:
             session("interleaved", [[0, 600, 2]], [[0, 600, 3]]),
         ],
         "invalid": invalid(),
+        "frames": frames(),
         "rounds_limit": {
             "description": "A side answers at most max_rounds messages in one session; "
             "the next is refused with the reason.",

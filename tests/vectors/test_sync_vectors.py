@@ -12,6 +12,7 @@ import sync_vector_builder
 from protocol.errors import Rejected
 from protocol.fingerprint import fingerprint
 from protocol.reconcile import Reconciler, SortedKeys, decode
+from protocol.sync_frames import decode_frame, encode_frame
 
 VECTORS: dict[str, Any] = json.loads(sync_vector_builder.VECTORS_PATH.read_text("utf-8"))
 
@@ -66,3 +67,16 @@ def test_a_session_answers_at_most_max_rounds_messages() -> None:
     with pytest.raises(Rejected) as excinfo:
         responder.reconcile(keys, opening)
     assert excinfo.value.reason.value == limit["reason"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["frames"]["valid"], ids=lambda v: v["name"])
+def test_valid_frames(vector: dict[str, Any]) -> None:
+    raw = bytes.fromhex(vector["frame_hex"])
+    assert encode_frame(decode_frame(raw)) == raw
+
+
+@pytest.mark.parametrize("vector", VECTORS["frames"]["invalid"], ids=lambda v: v["name"])
+def test_invalid_frames(vector: dict[str, Any]) -> None:
+    with pytest.raises(Rejected) as excinfo:
+        decode_frame(bytes.fromhex(vector["frame_hex"]))
+    assert excinfo.value.reason.value == vector["reason"]

@@ -1,0 +1,288 @@
+"""Sync sessions over libp2p streams: what makes gossip's losses good.
+
+Theory of operation
+-------------------
+A node that may have missed events (it was offline, or a parent drops its
+messages) opens a session with a peer on ``/ayllu/sync/1.0.0``
+(specs/sync.md section 6). As initiator it reconciles its store with the
+peer's (protocol/reconcile.py; each step reads the store in one call on the
+store's thread), fetches the events it lacks in batches, ingests them
+through the same validation path as everything else (node/ingest.py), and
+offers the peer the events the peer lacks. Fetched events come in id order,
+not in the order they depend on each other, so an event whose refs have
+not been stored yet is held and ingested again once they are: nothing is
+committed before what it depends on.
+
+As responder it answers any peer, within limits: a frame size, the rounds
+of a session, a deadline for the whole session, and a few sessions at a
+time per peer. A peer that breaks the protocol loses its session (the
+stream is reset) and nothing else: the node goes on serving everyone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import trio
+from libp2p.abc import IHost, INetStream
+from libp2p.exceptions import BaseLibp2pError
+from libp2p.io.msgio import VarIntLengthMsgReadWriter
+from libp2p.peer.id import ID
+
+from node.ingest import ingest_raw
+from protocol.errors import Reason, Rejected
+from protocol.event import parse_event
+from protocol.reconcile import Reconciler
+from protocol.sync_frames import (
+    MAX_FRAME_SIZE,
+    MAX_GET,
+    PROTOCOL_ID,
+    Frame,
+    FrameType,
+    decode_frame,
+    encode_frame,
+)
+from storage import IngestStatus
+from storage.state import NetworkStore
+
+logger = logging.getLogger(__name__)
+
+#: A whole session, answering side, may take this long.
+SESSION_TIMEOUT_S = 120.0
+#: Sessions a peer may hold open with us at once.
+SESSIONS_PER_PEER = 2
+#: Room left in an EVENTS or PUT frame for its own framing.
+_FRAME_ROOM = 1024
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class SyncReport:
+    """What one session did, from the initiator's side."""
+
+    peer: str
+    rounds: int = 0
+    need: int = 0
+    have: int = 0
+    fetched: int = 0
+    ingested: int = 0
+    held: int = 0
+    offered: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class _Channel:
+    """Frames over a stream, counting bytes."""
+
+    def __init__(self, stream: INetStream) -> None:
+        self._io = VarIntLengthMsgReadWriter(stream, MAX_FRAME_SIZE)
+        self.sent = 0
+        self.received = 0
+
+    async def send(self, frame: Frame) -> None:
+        data = encode_frame(frame)
+        self.sent += len(data)
+        await self._io.write_msg(data)
+
+    async def receive(self) -> Frame:
+        data = await self._io.read_msg()
+        self.received += len(data)
+        return decode_frame(data)
+
+    async def ask(self, frame: Frame, expect: FrameType) -> Frame:
+        await self.send(frame)
+        answer = await self.receive()
+        if answer.type is not expect:
+            raise Rejected(
+                Reason.BAD_SYNC_MESSAGE, f"expected {expect.name}, got {answer.type.name}"
+            )
+        return answer
+
+
+class SyncService:
+    """Answers sync sessions on a host, and runs them with peers."""
+
+    def __init__(self, store: NetworkStore, *, now_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.store = store
+        self.now_ms = now_ms
+        self._sessions: defaultdict[str, int] = defaultdict(int)
+
+    def attach(self, host: IHost) -> None:
+        host.set_stream_handler(PROTOCOL_ID, self.answer)  # type: ignore[arg-type]
+
+    # -- responder --
+
+    async def answer(self, stream: INetStream) -> None:
+        """Serve one session; never raises: a misbehaving peer loses its stream."""
+        peer = str(stream.muxed_conn.peer_id)
+        if self._sessions[peer] >= SESSIONS_PER_PEER:
+            logger.info("sync: refused a session of %s: too many at once", peer)
+            await _reset(stream)
+            return
+        self._sessions[peer] += 1
+        try:
+            with trio.move_on_after(SESSION_TIMEOUT_S):
+                await self._serve(_Channel(stream))
+            await stream.close()
+        except (Rejected, BaseLibp2pError, trio.BrokenResourceError, EOFError) as exc:
+            logger.info("sync: session of %s ended: %s", peer, exc)
+            await _reset(stream)
+        finally:
+            self._sessions[peer] -= 1
+
+    async def _serve(self, channel: _Channel) -> None:
+        reconciler = Reconciler(initiator=False)
+        net = self.store.genesis.network_id
+        while True:
+            frame = await channel.receive()
+            if frame.type is FrameType.END:
+                return
+            if frame.type is FrameType.RECONCILE:
+                answer: bytes | None = await self.store.events.with_ranges(
+                    partial(reconciler.reconcile, message=frame.payload)
+                )
+                await channel.send(Frame(FrameType.RECONCILE, answer))
+            elif frame.type is FrameType.GET:
+                found = await self.store.events.get_many(frame.payload)
+                await channel.send(
+                    Frame(FrameType.EVENTS, _fit([found[i] for i in frame.payload if i in found]))
+                )
+            elif frame.type is FrameType.PUT:
+                await _ingest_all(self.store, frame.payload, self.now_ms(), net)
+                await channel.send(Frame(FrameType.ACK))
+            else:
+                raise Rejected(Reason.BAD_SYNC_MESSAGE, f"{frame.type.name} is an answer")
+
+    # -- initiator --
+
+    async def sync_with(self, host: IHost, peer: ID) -> SyncReport:
+        """One session with ``peer`` (already connected or dialable)."""
+        report = SyncReport(str(peer))
+        stream = await host.new_stream(peer, [PROTOCOL_ID])  # type: ignore[list-item]
+        channel = _Channel(stream)
+        try:
+            reconciler = Reconciler(initiator=True)
+            message: bytes | None = await self.store.events.with_ranges(reconciler.initiate)
+            while message is not None:
+                answer = await channel.ask(Frame(FrameType.RECONCILE, message), FrameType.RECONCILE)
+                message = await self.store.events.with_ranges(
+                    partial(reconciler.reconcile, message=answer.payload)
+                )
+            report.rounds = reconciler.rounds
+            report.need, report.have = len(reconciler.need), len(reconciler.have)
+            fetched = await self._fetch(channel, sorted(reconciler.need))
+            report.fetched = len(fetched)
+            outcomes = await _ingest_all(
+                self.store, fetched, self.now_ms(), self.store.genesis.network_id
+            )
+            report.outcomes = outcomes
+            report.ingested = outcomes.get(IngestStatus.ACCEPTED.value, 0) + outcomes.get(
+                IngestStatus.REFUSED.value, 0
+            )
+            report.held = outcomes.get("held", 0)
+            report.offered = await self._offer(channel, sorted(reconciler.have))
+            await channel.send(Frame(FrameType.END))
+            await stream.close()
+        except BaseException:
+            await _reset(stream)
+            raise
+        report.bytes_sent, report.bytes_received = channel.sent, channel.received
+        return report
+
+    async def _fetch(self, channel: _Channel, wanted: list[bytes]) -> list[bytes]:
+        """The events of ``wanted``, asked for in batches; what a peer sends
+        that was not asked for is dropped, and a peer that sends none of a
+        batch is not asked again."""
+        fetched: list[bytes] = []
+        pending = list(wanted)
+        while pending:
+            batch = pending[:MAX_GET]
+            answer = await channel.ask(Frame(FrameType.GET, batch), FrameType.EVENTS)
+            got = {
+                event_id: raw
+                for event_id, raw in _by_id(answer.payload).items()
+                if event_id in set(batch)
+            }
+            if not got:
+                break
+            fetched.extend(got.values())
+            pending = [event_id for event_id in pending if event_id not in got]
+        return fetched
+
+    async def _offer(self, channel: _Channel, ids: list[bytes]) -> int:
+        offered = 0
+        for start in range(0, len(ids), MAX_GET):
+            found = await self.store.events.get_many(ids[start : start + MAX_GET])
+            raws = [found[i] for i in ids[start : start + MAX_GET] if i in found]
+            while raws:
+                batch = _fit(raws)
+                await channel.ask(Frame(FrameType.PUT, batch), FrameType.ACK)
+                offered += len(batch)
+                raws = raws[len(batch) :]
+        return offered
+
+
+def _fit(raws: Sequence[bytes]) -> list[bytes]:
+    """As many of ``raws`` as fit in one frame, in order (at least one)."""
+    out: list[bytes] = []
+    size = 0
+    for raw in raws:
+        if out and size + len(raw) + 8 > MAX_FRAME_SIZE - _FRAME_ROOM:
+            break
+        out.append(raw)
+        size += len(raw) + 8
+    return out
+
+
+def _by_id(raws: Sequence[bytes]) -> dict[bytes, bytes]:
+    """The events that decode, by id (the rest ingest would reject anyway)."""
+    found: dict[bytes, bytes] = {}
+    for raw in raws:
+        try:
+            found[parse_event(raw).id] = raw
+        except Rejected:
+            continue
+    return found
+
+
+async def _ingest_all(
+    store: NetworkStore, raws: Sequence[bytes], now_ms: int, net: bytes
+) -> dict[str, Any]:
+    """Ingest events that may depend on one another in any order: what is
+    held for a missing ref is fed again once something new was stored, until
+    nothing changes. Returns the count of each final outcome ("held": still
+    waiting for refs nobody sent)."""
+    pending = list(raws)
+    counts: dict[str, int] = defaultdict(int)
+    while pending:
+        results = await ingest_raw(store, pending, now_ms, net)
+        held: list[bytes] = []
+        progress = False
+        for raw, result in zip(pending, results, strict=True):
+            if result.status is IngestStatus.REJECTED and result.reason is Reason.MISSING_REFS:
+                held.append(raw)
+                continue
+            counts[result.status.value] += 1
+            progress |= result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED)
+        if not progress:
+            counts["held"] += len(held)
+            break
+        pending = held
+    return dict(counts)
+
+
+async def _reset(stream: INetStream) -> None:
+    with contextlib.suppress(BaseLibp2pError, trio.BrokenResourceError, EOFError):
+        await stream.reset()
