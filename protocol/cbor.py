@@ -46,18 +46,19 @@ _SIMPLE = {20: False, 21: True, 22: None}
 Value = Any  # int | bytes | str | list[Value] | dict[str, Value] | bool | None
 
 
-def encode(value: Value) -> bytes:
+def encode(value: Value, *, max_size: int = MAX_SIZE) -> bytes:
     """Encode ``value`` canonically; raise LocalError outside the data model.
 
-    The result is passed through the strict decoder, so this side can never
-    produce bytes that a conforming receiver would refuse.
+    The result is passed through the strict decoder, with the size limit the
+    receiver applies (``max_size``: an event's by default), so this side can
+    never produce bytes that a conforming receiver would refuse.
     """
     try:
         data = cbor2.dumps(value, canonical=True)
     except (cbor2.CBOREncodeError, TypeError, ValueError) as exc:
         raise LocalError(f"cannot encode {type(value).__name__}: {exc}") from exc
     try:
-        decode(data)
+        decode(data, max_size=max_size)
     except Rejected as exc:
         raise LocalError(f"value outside the canonical data model: {exc}") from exc
     return data

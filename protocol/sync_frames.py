@@ -40,7 +40,7 @@ class Frame:
 
 
 def encode_frame(frame: Frame) -> bytes:
-    return cbor.encode([int(frame.type), frame.payload])
+    return cbor.encode([int(frame.type), frame.payload], max_size=MAX_FRAME_SIZE)
 
 
 def decode_frame(data: bytes) -> Frame:

@@ -59,3 +59,17 @@ def test_tally_bench_prints_its_figures() -> None:
     assert figures["total_s"] > 0 and figures["ring_verify_per_s"] > 0
     expected = figures["votes_per_s"] / figures["ring_verify_per_s"]
     assert abs(figures["ratio"] - expected) < 0.01 * max(1.0, expected)
+
+
+def test_sync_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "sync.py"), "--n", "600", "--d", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert (figures["need"], figures["have"], figures["held"]) == (20, 20, 0)
+    assert figures["bytes"] > 0 and figures["converge_s"] > 0
+    assert abs(figures["bytes_ratio"] - figures["bytes"] / figures["differing_bytes"]) < 0.01

@@ -122,3 +122,19 @@ async def test_a_peer_sending_garbage_loses_its_session_not_the_node(tmp_path: P
                 await channel.read_msg()
         report = await sync_a.sync_with(host_a, host_b.get_id())
         assert report.need == len(events) - len(core) and report.held == 0
+
+
+async def test_batches_of_events_larger_than_one_event_frame(tmp_path: Path) -> None:
+    """GET answers and PUT offers carry up to a megabyte: far more than the
+    64 KiB an event may take."""
+    s, events = story()
+    core = [e for e in events if e.kind != "note"]
+    bulky = [note(s.tick(), net=s.net, text="x" * 9_000) for _ in range(40)]
+    async with (
+        node(tmp_path, "a", s, core) as (host_a, store_a, sync_a),
+        node(tmp_path, "b", s, core + bulky) as (host_b, _, _),
+    ):
+        await connect(host_a, host_b)
+        report = await sync_a.sync_with(host_a, host_b.get_id())
+        assert report.fetched == len(bulky) and report.bytes_received > 360_000
+        assert await store_a.events.count() == len(core) + len(bulky)
