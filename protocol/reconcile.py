@@ -63,6 +63,8 @@ _ID_BYTES = 34
 ID_SIZE = 32
 
 Key = tuple[int, bytes]
+#: A run of keys: (first key, last key, count, fingerprint).
+Bucket = tuple[Key, Key, int, bytes]
 #: A range's exclusive upper bound; None is past every key.
 Bound = Key | None
 LOWEST: Key = (0, b"")
@@ -78,6 +80,12 @@ class RangeSource(Protocol):
 
     def keys(self, lower: Key, upper: Bound) -> list[Key]:
         """The keys of the range, ascending."""
+        ...
+
+    def buckets(self, lower: Key, upper: Bound, size: int) -> list[Bucket]:
+        """The range cut into runs of ``size`` consecutive keys (the last may
+        be shorter), each with its first and last key, count and fingerprint:
+        what a split needs, in one pass over the range."""
         ...
 
 
@@ -107,6 +115,11 @@ class SortedKeys:
 
     def keys(self, lower: Key, upper: Bound) -> list[Key]:
         return self._slice(lower, upper)
+
+    def buckets(self, lower: Key, upper: Bound, size: int) -> list[Bucket]:
+        found = self._slice(lower, upper)
+        runs = [found[at : at + size] for at in range(0, len(found), size)]
+        return [(run[0], run[-1], len(run), fingerprint(k[1] for k in run)) for run in runs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,18 +312,16 @@ class Reconciler:
 
 def _split(source: RangeSource, lower: Key, upper: Bound, count: int) -> list[Range]:
     """Answer a differing range: its ids if few, else ``BUCKETS``
-    fingerprints over ranges of about equal counts of our keys."""
-    keys = source.keys(lower, upper)
+    fingerprints over runs of about equal counts of our keys, each cut at
+    the shortest bound between the runs."""
     if count <= ID_LIST_THRESHOLD:
+        keys = source.keys(lower, upper)
         return [Range(upper, ID_LIST, sorted(key_id for _, key_id in keys))]
-    per = -(-len(keys) // BUCKETS)
+    runs = source.buckets(lower, upper, -(-count // BUCKETS))
     out: list[Range] = []
-    start = lower
-    for at in range(per, len(keys), per):
-        bound = _shortest_bound(keys[at - 1], keys[at])
-        out.append(_fingerprint(source, start, bound))
-        start = bound
-    out.append(_fingerprint(source, start, upper))
+    for (_, last, _, digest), (first, _, _, _) in itertools.pairwise(runs):
+        out.append(Range(_shortest_bound(last, first), FINGERPRINT, digest))
+    out.append(Range(upper, FINGERPRINT, runs[-1][3]))
     return out
 
 

@@ -36,7 +36,7 @@ import trio
 from protocol.errors import LocalError
 from protocol.event import SignedEvent
 from protocol.fingerprint import from_limb_sums, id_limbs
-from protocol.reconcile import RangeSource
+from protocol.reconcile import Bucket, RangeSource
 from storage.ingest import plan_ingest
 from storage.interface import (
     DEFAULT_LIMIT,
@@ -203,6 +203,20 @@ class _SqliteRanges:
         where, params = _key_range(lower, upper)
         sql = f"SELECT ts, id FROM events{_where(where)} ORDER BY ts, id"
         return [(ts, eid) for ts, eid in self._db.execute(sql, params)]
+
+    def buckets(self, lower: Key, upper: Key | None, size: int) -> list[Bucket]:
+        """The range's keys in one query, cut into runs here, each run's
+        sums by SQL. (Measured against numbering rows with a window
+        function and against OFFSET probes: both were slower in SQLite.)"""
+        keys = self.keys(lower, upper)
+        runs: list[Bucket] = []
+        for start in range(0, len(keys), size):
+            end = start + size
+            bound = keys[end] if end < len(keys) else upper
+            runs.append(
+                (keys[start], keys[min(end, len(keys)) - 1], *self.summary(keys[start], bound))
+            )
+        return runs
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -485,3 +485,13 @@ async def test_a_store_reconciles_through_with_ranges(store: EventStore) -> None
     summary = await store.with_ranges(lambda source: source.summary((0, b""), None))
     expected = await store.range_summary((0, b""), None)
     assert summary == (expected.count, expected.fingerprint)
+
+
+async def test_buckets_agree_with_their_definition(store: EventStore) -> None:
+    events = [note(NOW_MS - i * 10, text=f"b{i}") for i in range(103)]
+    await store.ingest(events, NOW_MS)
+    keys = sorted(key(e) for e in events)
+    reference = SortedKeys(keys)
+    for lower, upper, size in [((0, b""), None, 7), (keys[5], keys[90], 16), (keys[3], None, 200)]:
+        got = await store.with_ranges(lambda source: source.buckets(lower, upper, size))  # noqa: B023
+        assert got == reference.buckets(lower, upper, size)
