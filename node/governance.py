@@ -585,7 +585,7 @@ async def confirm_translation(
 ) -> Published:
     """``translation.confirm``: the author vouches for someone else's translation."""
     scope = target_scope(store.state, translation)
-    if translation not in translation_ids(store.state):
+    if translation not in store.state.proposals.translation_ids():
         raise Refused(Reason.UNKNOWN_TARGET, f"{translation.hex()} is not a translation")
     return await publish(
         store,
@@ -621,16 +621,6 @@ async def support(
         refs=[proposal],
         now_ms=now_ms,
     )
-
-
-def translation_ids(state: NetworkState) -> set[bytes]:
-    """The ids of every translation of every proposal and amendment."""
-    proposals = state.proposals
-    found: set[bytes] = set()
-    for target in [*proposals.proposals, *proposals.amendments]:
-        for translations in proposals.translations(target).values():
-            found.update(t.id for t in translations)
-    return found
 
 
 def text_in(state: NetworkState, target: bytes, lang: str | None) -> dict[str, Any]:
@@ -1105,7 +1095,7 @@ def resolve_original(state: NetworkState, text: str) -> bytes:
 
 def resolve_translation(state: NetworkState, text: str) -> bytes:
     """The translation whose id is, or starts with, ``text``."""
-    return _resolve(text, translation_ids(state), "translation", Reason.UNKNOWN_TARGET)
+    return _resolve(text, state.proposals.translation_ids(), "translation", Reason.UNKNOWN_TARGET)
 
 
 def resolve_target(state: NetworkState, text: str) -> bytes:
@@ -1115,7 +1105,7 @@ def resolve_target(state: NetworkState, text: str) -> bytes:
     ids = [
         *proposals.proposals,
         *proposals.amendments,
-        *translation_ids(state),
+        *state.proposals.translation_ids(),
         *proposals.comments,
         *state.ballots.ballots,
     ]

@@ -47,6 +47,7 @@ so that a node holds the event until its target arrives.
 
 from __future__ import annotations
 
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +207,10 @@ class Proposals:
         if target_id in self._targets:
             raise LocalError(f"{target_id.hex()} is a comment target already")
         self._targets[target_id] = scope
+
+    def translation_ids(self) -> KeysView[bytes]:
+        """The ids of every translation held (of proposals and amendments)."""
+        return self._translations.keys()
 
     def is_target(self, target_id: bytes) -> bool:
         return target_id in self._targets

@@ -96,14 +96,6 @@ class SortedKeys:
     def __init__(self, keys: Sequence[Key] = ()) -> None:
         self._keys = sorted(set(keys))
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def add(self, key: Key) -> None:
-        at = bisect.bisect_left(self._keys, key)
-        if at == len(self._keys) or self._keys[at] != key:
-            self._keys.insert(at, key)
-
     def _slice(self, lower: Key, upper: Bound) -> list[Key]:
         start = bisect.bisect_left(self._keys, lower)
         end = len(self._keys) if upper is None else bisect.bisect_left(self._keys, upper)
