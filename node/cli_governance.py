@@ -800,6 +800,44 @@ def group_leave(
 group_leave.help = _doc(group_leave.help or "")
 
 
+@group.command(name="nodes")
+@_signer
+@click.argument("group_ref", metavar="GROUP")
+@click.argument("node_keys", metavar="[NODEKEY]...", nargs=-1, callback=public_keys)
+def group_nodes(
+    data_dir: Path | None,
+    as_json: bool,
+    key_file: Path,
+    passphrase_file: Any,
+    group_ref: str,
+    node_keys: tuple[bytes, ...],
+) -> None:
+    """Name the nodes that serve GROUP (by whoever acts for it): each
+    NODEKEY is a node's public key in hex, as 'ayllu init' and 'ayllu
+    status' show it. The list replaces the group's earlier one; none empties
+    it. Neighbouring groups' nodes link with these (specs/network.md).
+
+    \b
+    JSON fields: {EVENT} (group: GROUP); nodes (hex).
+    {FAILURE}
+    """
+
+    async def act(store: NetworkStore, key: SigningKey, now: int) -> Published:
+        group_id = governance.resolve_group(store.state, group_ref)
+        return await governance.name_nodes(store, key, group_id, node_keys, now_ms=now)
+
+    published = _act(data_dir, key_file, passphrase_file, as_json, act)
+    nodes = [node.hex() for node in published.event.event.body["nodes"]]
+    _report(
+        _event_document(published, nodes=nodes),
+        as_json,
+        f"{published.event.group.hex()} is served by {len(nodes)} node(s)",
+    )
+
+
+group_nodes.help = _doc(group_nodes.help or "")
+
+
 @group.command(name="show")
 @_reader
 @click.argument("group_ref", metavar="GROUP")

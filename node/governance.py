@@ -278,6 +278,16 @@ async def leave_parent(
 # -- members --
 
 
+async def name_nodes(
+    store: NetworkStore, key: SigningKey, group: bytes, nodes: Iterable[bytes], *, now_ms: int
+) -> Published:
+    """``group.nodes``: whoever acts for ``group`` names the node keys that
+    serve it, so that its neighbours know whom to link with."""
+    refs = _charter_refs(store.state, group)
+    body = {"nodes": sorted(set(nodes))}
+    return await publish(store, key, "group.nodes", body, group=group, refs=refs, now_ms=now_ms)
+
+
 async def apply_for_membership(
     store: NetworkStore, key: SigningKey, group: bytes, *, text: str | None = None, now_ms: int
 ) -> Published:

@@ -78,6 +78,9 @@ class Group:
     elected: dict[int, bytes] = field(default_factory=dict)
     #: term -> the keys a recall ballot removed for the rest of the term.
     recalled: dict[int, set[bytes]] = field(default_factory=dict)
+    #: The node keys that serve the group on the network (``group.nodes``):
+    #: how peers find whom to link with (specs/network.md).
+    nodes: tuple[bytes, ...] = ()
 
     @classmethod
     def from_charter(
@@ -209,6 +212,11 @@ class Groups:
     def group_of(self, member: bytes) -> bytes | None:
         return self.member_group.get(member)
 
+    def served_by(self, node: bytes) -> list[bytes]:
+        """The groups a node key serves, by group id: one machine may serve
+        several micro-groups."""
+        return sorted(gid for gid, group in self.groups.items() if node in group.nodes)
+
     def in_subtree(self, member: bytes, group_id: bytes) -> bool:
         current = self.member_group.get(member)
         while current is not None:
@@ -306,6 +314,7 @@ class Groups:
             "members": [member.hex() for member in group.members],
             "member_count": self.member_count(group_id),
             "coordinator": None if coordinator is None else coordinator.hex(),
+            "nodes": [node.hex() for node in group.nodes],
             "candidates": [
                 {"key": c.key.hex(), "endorsements": c.endorsements, "merit": c.merit}
                 for c in self.candidates(group_id, at_ms)
@@ -376,6 +385,11 @@ class Groups:
             raise Rejected(Reason.TOO_MANY_CHILDREN, f"the group has {MAX_CHILDREN} children")
         child.parent = parent.id
         parent.children.append(child.id)
+
+    def apply_group_nodes(self, event: SignedEvent) -> None:
+        group = self.group(event.group)
+        self._require_acting(group.id, event)
+        group.nodes = tuple(event.event.body["nodes"])
 
     def apply_group_leave(self, event: SignedEvent) -> None:
         child = self.group(event.group)

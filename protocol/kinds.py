@@ -255,6 +255,8 @@ KINDS: dict[str, BodySchema] = {
         required={"child": _event_id, "application": _event_id}
     ),
     "group.leave": BodySchema(required={"parent": _event_id}),  # group: the child
+    # The node keys serving the group (specs/groups.md 4.5); replaces the list.
+    "group.nodes": BodySchema(required={"nodes": sorted_unique(_key, 0, 4)}),
     "member.apply": BodySchema(required={}, optional={"text": text(1, 500)}),
     "member.admit": BodySchema(required={"member": _key, "application": _event_id}),
     "member.leave": BodySchema(required={}),

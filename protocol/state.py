@@ -94,6 +94,7 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "group.apply": lambda s, e: s.groups.apply_group_apply(e),
     "group.admit": lambda s, e: s.groups.apply_group_admit(e),
     "group.leave": lambda s, e: s.groups.apply_group_leave(e),
+    "group.nodes": lambda s, e: s.groups.apply_group_nodes(e),
     "member.apply": lambda s, e: s.groups.apply_member_apply(e),
     "member.admit": lambda s, e: s.groups.apply_member_admit(e),
     "member.leave": lambda s, e: s.groups.apply_member_leave(e),

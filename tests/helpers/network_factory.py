@@ -210,6 +210,9 @@ class Scenario:
             refs=[application.id],
         )
 
+    def name_nodes(self, actor: SigningKey, group: bytes, nodes: Iterable[bytes]) -> SignedEvent:
+        return self.event("group.nodes", actor, {"nodes": sorted(nodes)}, group=group)
+
     def join(self, person: SigningKey, group: bytes, admitter: SigningKey) -> SignedEvent:
         """An application by ``person`` and its admission by ``admitter``."""
         application = self.event("member.apply", person, {}, group=group)

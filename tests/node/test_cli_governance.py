@@ -179,6 +179,14 @@ def test_the_whole_story(tmp_path: Path) -> None:
     admitted = cli.json("group", "admit", "--key", str(cli.key("founder")), net, short)
     assert admitted["children"] == [group]
 
+    # The founder names the nodes that serve the group; another member may not.
+    nodes = sorted([people[4], people[3]])
+    named = cli.json("group", "nodes", "--key", str(cli.key("p0")), short, *reversed(nodes))
+    assert named["nodes"] == nodes
+    denied = cli.refused("group", "nodes", "--key", str(cli.key("p1")), short, people[1])
+    assert denied["reason"] == "not_authorized"
+    assert cli.json("group", "show", short)["nodes"] == nodes
+
     # Three of five endorse p0: a coordinator. Attestations give merit.
     coordinators = [
         cli.json("member", "endorse", "--key", str(cli.key(f"p{i}")), short, people[0])[

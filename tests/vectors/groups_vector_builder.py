@@ -100,6 +100,10 @@ def hierarchy() -> Scenario:
     s.event("group.leave", PEOPLE[2], {"parent": s.net}, group=bases[2])
     s.admit(s.founder, applications[5])  # now there is room
     s.event("group.apply", PEOPLE[0], {"parent": bytes(32)}, group=bases[0])  # unknown_group
+    nodes = sorted(key_of(signing_key(f"node {i}")) for i in range(2))
+    s.name_nodes(PEOPLE[1], bases[0], nodes)  # not_authorized
+    s.name_nodes(PEOPLE[0], bases[0], nodes)
+    s.name_nodes(s.founder, s.net, nodes[:1])
     return s
 
 
