@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -111,12 +111,36 @@ class _Channel:
         return answer
 
 
-class SyncService:
-    """Answers sync sessions on a host, and runs them with peers."""
+#: Told of the events a session stored (wire form) and the peer they came from.
+OnStored = Callable[[list[bytes], ID], Awaitable[None]]
+#: Told of a peer that broke the protocol.
+OnMisbehaviour = Callable[[ID, str], None]
 
-    def __init__(self, store: NetworkStore, *, now_ms: Callable[[], int] = wall_clock_ms) -> None:
+
+async def _nothing_stored(raws: list[bytes], peer: ID) -> None:
+    return None
+
+
+class SyncService:
+    """Answers sync sessions on a host, and runs them with peers.
+
+    ``on_stored`` hears of every event a session stored, whichever side
+    started it, so that the node can gossip what is new and follow changes
+    of topology; ``on_misbehaviour`` of every session a peer broke.
+    """
+
+    def __init__(
+        self,
+        store: NetworkStore,
+        *,
+        now_ms: Callable[[], int] = wall_clock_ms,
+        on_stored: OnStored = _nothing_stored,
+        on_misbehaviour: OnMisbehaviour | None = None,
+    ) -> None:
         self.store = store
         self.now_ms = now_ms
+        self._on_stored = on_stored
+        self._on_misbehaviour = on_misbehaviour
         self._sessions: defaultdict[str, int] = defaultdict(int)
 
     def attach(self, host: IHost) -> None:
@@ -126,7 +150,8 @@ class SyncService:
 
     async def answer(self, stream: INetStream) -> None:
         """Serve one session; never raises: a misbehaving peer loses its stream."""
-        peer = str(stream.muxed_conn.peer_id)
+        peer_id = stream.muxed_conn.peer_id
+        peer = str(peer_id)
         if self._sessions[peer] >= SESSIONS_PER_PEER:
             logger.info("sync: refused a session of %s: too many at once", peer)
             await _reset(stream)
@@ -134,15 +159,20 @@ class SyncService:
         self._sessions[peer] += 1
         try:
             with trio.move_on_after(SESSION_TIMEOUT_S):
-                await self._serve(_Channel(stream))
+                await self._serve(_Channel(stream), peer_id)
             await stream.close()
-        except (Rejected, BaseLibp2pError, trio.BrokenResourceError, EOFError) as exc:
+        except Rejected as exc:
+            logger.info("sync: session of %s broke the protocol: %s", peer, exc)
+            if self._on_misbehaviour is not None:
+                self._on_misbehaviour(peer_id, exc.reason.value)
+            await _reset(stream)
+        except (BaseLibp2pError, trio.BrokenResourceError, EOFError) as exc:
             logger.info("sync: session of %s ended: %s", peer, exc)
             await _reset(stream)
         finally:
             self._sessions[peer] -= 1
 
-    async def _serve(self, channel: _Channel) -> None:
+    async def _serve(self, channel: _Channel, peer: ID) -> None:
         reconciler = Reconciler(initiator=False)
         net = self.store.genesis.network_id
         while True:
@@ -160,8 +190,10 @@ class SyncService:
                     Frame(FrameType.EVENTS, _fit([found[i] for i in frame.payload if i in found]))
                 )
             elif frame.type is FrameType.PUT:
-                await _ingest_all(self.store, frame.payload, self.now_ms(), net)
+                _, stored = await _ingest_all(self.store, frame.payload, self.now_ms(), net)
                 await channel.send(Frame(FrameType.ACK))
+                if stored:
+                    await self._on_stored(stored, peer)
             else:
                 raise Rejected(Reason.BAD_SYNC_MESSAGE, f"{frame.type.name} is an answer")
 
@@ -184,9 +216,11 @@ class SyncService:
             report.need, report.have = len(reconciler.need), len(reconciler.have)
             fetched = await self._fetch(channel, sorted(reconciler.need))
             report.fetched = len(fetched)
-            outcomes = await _ingest_all(
+            outcomes, stored = await _ingest_all(
                 self.store, fetched, self.now_ms(), self.store.genesis.network_id
             )
+            if stored:
+                await self._on_stored(stored, peer)
             report.outcomes = outcomes
             report.ingested = outcomes.get(IngestStatus.ACCEPTED.value, 0) + outcomes.get(
                 IngestStatus.REFUSED.value, 0
@@ -259,13 +293,15 @@ def _by_id(raws: Sequence[bytes]) -> dict[bytes, bytes]:
 
 async def _ingest_all(
     store: NetworkStore, raws: Sequence[bytes], now_ms: int, net: bytes
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[bytes]]:
     """Ingest events that may depend on one another in any order: what is
     held for a missing ref is fed again once something new was stored, until
     nothing changes. Returns the count of each final outcome ("held": still
-    waiting for refs nobody sent)."""
+    waiting for refs nobody sent) and the events stored, in the order they
+    were."""
     pending = list(raws)
     counts: dict[str, int] = defaultdict(int)
+    stored: list[bytes] = []
     while pending:
         results = await ingest_raw(store, pending, now_ms, net)
         held: list[bytes] = []
@@ -275,12 +311,14 @@ async def _ingest_all(
                 held.append(raw)
                 continue
             counts[result.status.value] += 1
-            progress |= result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED)
+            if result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED):
+                stored.append(raw)
+                progress = True
         if not progress:
             counts["held"] += len(held)
             break
         pending = held
-    return dict(counts)
+    return dict(counts), stored
 
 
 async def _reset(stream: INetStream) -> None:

@@ -140,8 +140,12 @@ class Governance:
         For a node about to sign and publish a governance event for its
         user: a refused event would be stored and spread for nothing, so
         the user gets the reason instead. Costs a copy of the state (or a
-        refold of a copy, for an event older than the newest folded).
+        refold of a copy, for an event older than the newest folded). An
+        event of a kind outside the fold (a note, a peer record) is never
+        refused.
         """
+        if event.kind not in GOVERNANCE_KINDS:
+            return None
         if event.id in self._events:
             return self._refused.get(event.id)
         if not self._keys or (event.ts, event.id) > self._keys[-1]:

@@ -58,6 +58,10 @@ class NetworkStore:
         self.governance = governance
         #: Prepared rings by ballot.ring event id, oldest first.
         self._rings: dict[bytes, PreparedRing] = {}
+        #: A running node ingests from gossip, sync and its API at once; a
+        #: batch's standing check, commit and fold must not interleave with
+        #: another's.
+        self._ingesting = trio.Lock()
 
     @classmethod
     async def load(cls, events: EventStore, genesis: Genesis) -> NetworkStore:
@@ -89,7 +93,10 @@ class NetworkStore:
         refuses is reported REFUSED with the state's reason: it is stored, so
         that every node converges on the same events, but it has no effect.
         """
-        batch = list(events)
+        async with self._ingesting:
+            return await self._ingest(list(events), now_ms)
+
+    async def _ingest(self, batch: list[SignedEvent], now_ms: int) -> list[IngestResult]:
         standing = await self._check_standing(batch, now_ms)
         to_store = [event for event in batch if event.id not in standing]
         stored = iter(await self.events.ingest(to_store, now_ms))

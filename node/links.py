@@ -1,0 +1,134 @@
+"""The links a node keeps: dialled, watched, and dialled again after failures.
+
+A node wants a link with every node of its neighbouring groups (parent,
+siblings, children, grandparent; protocol/topics.py) and with its bootstrap
+peers. Each wanted link is dialled when due; a failure pushes the next try
+back exponentially (1 s, 2 s, 4 s, ... up to a minute, with jitter so that
+a family that lost its parent at once does not redial in step), and a
+dropped connection is noticed and redialled. Which links are wanted
+changes with the network's state; the node tells ``Links`` with ``want``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+from libp2p.abc import IHost
+from libp2p.exceptions import BaseLibp2pError
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
+from multiaddr import Multiaddr
+
+logger = logging.getLogger(__name__)
+
+#: Seconds: the first retry, the longest wait between tries, one dial's limit.
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 60.0
+DIAL_TIMEOUT_S = 10.0
+#: How often links are checked, and how many dials may run at once.
+CHECK_INTERVAL_S = 0.5
+MAX_CONCURRENT_DIALS = 4
+
+
+@dataclass
+class Link:
+    """One wanted peer and what the node knows of the way to it."""
+
+    peer: ID
+    roles: set[str]
+    addrs: list[Multiaddr]
+    state: str = "idle"  # idle | dialling | connected | backoff | no-address
+    failures: int = 0
+    next_try: float = 0.0
+    last_error: str = ""
+    last_sync_ms: int | None = None
+    last_sync: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "peer_id": str(self.peer),
+            "roles": sorted(self.roles),
+            "addrs": [str(addr) for addr in self.addrs],
+            "state": self.state,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_sync_ms": self.last_sync_ms,
+            "last_sync": self.last_sync,
+        }
+
+
+class Links:
+    """Keeps the wanted links up; ``on_connected`` hears of each new one."""
+
+    def __init__(self, host: IHost, on_connected: Callable[[ID], None]) -> None:
+        self._host = host
+        self._on_connected = on_connected
+        self.links: dict[ID, Link] = {}
+        self._dials = trio.CapacityLimiter(MAX_CONCURRENT_DIALS)
+        self._random = random.Random()
+
+    def want(self, wanted: Iterable[tuple[ID, set[str], list[Multiaddr]]]) -> None:
+        """Replace the wanted set, keeping what is known of links kept."""
+        fresh: dict[ID, Link] = {}
+        for peer, roles, addrs in wanted:
+            if peer == self._host.get_id():
+                continue
+            link = self.links.get(peer) or Link(peer, set(), [])
+            link.roles = set(roles)
+            if addrs and set(map(str, addrs)) != set(map(str, link.addrs)):
+                # New addresses: worth trying at once.
+                link.addrs, link.next_try = list(addrs), 0.0
+            fresh[peer] = link
+        self.links = fresh
+
+    def connected(self) -> list[ID]:
+        return [peer for peer, link in self.links.items() if link.state == "connected"]
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [self.links[peer].describe() for peer in sorted(self.links, key=str)]
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            while True:
+                self._check(nursery)
+                await trio.sleep(CHECK_INTERVAL_S)
+
+    def _check(self, nursery: trio.Nursery) -> None:
+        now = trio.current_time()
+        live = set(self._host.get_connected_peers())
+        for link in self.links.values():
+            if link.peer in live:
+                if link.state != "connected":
+                    link.state, link.failures, link.last_error = "connected", 0, ""
+                    self._on_connected(link.peer)
+                continue
+            if link.state == "dialling":
+                continue
+            if link.state == "connected":
+                logger.info("link to %s dropped", link.peer)
+                link.state, link.next_try = "idle", now
+            if not link.addrs:
+                link.state = "no-address"
+            elif now >= link.next_try:
+                link.state = "dialling"
+                nursery.start_soon(self._dial, link)
+
+    async def _dial(self, link: Link) -> None:
+        async with self._dials:
+            try:
+                with trio.fail_after(DIAL_TIMEOUT_S):
+                    await self._host.connect(PeerInfo(link.peer, link.addrs))
+            except (BaseLibp2pError, OSError, trio.TooSlowError, trio.BrokenResourceError) as exc:
+                link.failures += 1
+                wait = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (link.failures - 1))
+                link.next_try = trio.current_time() + wait * self._random.uniform(0.75, 1.25)
+                link.state, link.last_error = "backoff", f"{type(exc).__name__}: {exc}"[:200]
+                logger.info("dial %s failed (%d): %s", link.peer, link.failures, exc)
+                return
+        link.state, link.failures, link.last_error = "connected", 0, ""
+        self._on_connected(link.peer)

@@ -1,0 +1,381 @@
+"""A running node: its host, gossip, links, sync and API around one store.
+
+Theory of operation
+-------------------
+Every event enters the same way, whoever brings it (a gossip message, a
+sync session, the local API, the node itself): through node/ingest.py into
+the store, which commits before anything else happens. Only then does the
+node act on it:
+
+- an event new to the store is published on the node's other topics
+  (protocol/topics.py ``relay_topics``), so it crosses from one family to
+  the next; an event that came by sync is published only while it is
+  fresh, so that a node catching up does not flood its families with the
+  past;
+- a ``peer.record`` or a change of the hierarchy or of a group's nodes
+  marks the topology stale: the node recomputes the groups it serves, its
+  topics and the links it wants, soon after, once per burst.
+
+Sync is the guarantee: with every neighbour when the link comes up and
+every ``sync_interval_s`` after, with every bootstrap peer likewise, and
+with any peer that gossiped an event whose refs the node lacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+from libp2p.exceptions import BaseLibp2pError
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from multiaddr import Multiaddr
+from nacl.signing import SigningKey
+
+from node import governance
+from node.gossip import Gossip, GossipConfig, Verdict
+from node.host import make_host, peer_of
+from node.ingest import ingest_raw
+from node.links import Links
+from node.sync import SyncService, wall_clock_ms
+from protocol.errors import Reason, Rejected
+from protocol.event import SignedEvent, parse_event
+from protocol.topics import Position, neighbour_groups
+from storage import IngestResult, IngestStatus
+from storage.interface import MAX_LIMIT, Key
+from storage.state import NetworkStore
+
+if TYPE_CHECKING:
+    # py-libp2p's trio-typing stubs shadow trio's own types for mypy.
+    from trio_typing import TaskStatus
+
+logger = logging.getLogger(__name__)
+
+#: Kinds whose arrival can change whom a node links with or where it sits.
+TOPOLOGY_KINDS = frozenset(
+    {"peer.record", "group.nodes", "group.admit", "group.leave", "group.charter"}
+)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """How a node runs (``ayllu run`` sets these; README and specs/network.md)."""
+
+    listen: Sequence[str] = ("/ip4/0.0.0.0/tcp/4001",)
+    bootstrap: Sequence[str] = ()
+    #: False: a sync-only node, in no gossip topic (a metered or slow link).
+    relay: bool = True
+    gossip: GossipConfig = field(default_factory=GossipConfig)
+    #: Seconds between rounds of sync with every neighbour and bootstrap peer.
+    sync_interval_s: float = 30.0
+    #: A sync session is abandoned after this long.
+    sync_timeout_s: float = 120.0
+    #: Events that came by sync are gossiped on while younger than this.
+    fresh_ms: int = 10 * 60_000
+    #: The topology is recomputed at most this often (seconds).
+    topology_delay_s: float = 0.5
+
+
+@dataclass
+class Counters:
+    """What the node has done since it started (for ``status``)."""
+
+    gossip_stored: int = 0
+    gossip_duplicates: int = 0
+    gossip_ignored: int = 0
+    gossip_rejected: int = 0
+    sync_stored: int = 0
+    sync_sessions: int = 0
+    sync_failures: int = 0
+    api_stored: int = 0
+    published: int = 0
+
+
+class Node:
+    """One node: build it, then ``await nursery.start(node.run)``; ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        key: SigningKey,
+        store: NetworkStore,
+        config: NodeConfig,
+        *,
+        now_ms: Any = wall_clock_ms,
+    ) -> None:
+        self.key = key
+        self.public_key = bytes(key.verify_key)
+        self._store = store
+        self.config = config
+        self.now_ms = now_ms
+        self.network_id = store.genesis.network_id
+        self.host = make_host(key)
+        self.peer_id = self.host.get_id()
+        self.sync = SyncService(
+            store, now_ms=now_ms, on_stored=self._stored_by_sync, on_misbehaviour=self._misbehaved
+        )
+        self.gossip = Gossip(self.host, config.gossip, self._judge) if config.relay else None
+        self.links = Links(self.host, self._connected)
+        self.position = Position(self.network_id, (), frozenset())
+        self.counters = Counters()
+        self.event_count = 0
+        #: node key -> (ts, binary multiaddrs) of its newest peer record.
+        self.peer_records: dict[bytes, tuple[int, list[bytes]]] = {}
+        self.bootstrap = [info_from_p2p_addr(Multiaddr(addr)) for addr in config.bootstrap]
+        self._topology_stale = trio.Event()
+        self._sync_wanted: set[ID] = set()
+        self._sync_requested = trio.Event()
+        self._stopping = trio.Event()
+
+    @property
+    def store(self) -> NetworkStore:
+        return self._store
+
+    # -- life --
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        listen = [Multiaddr(addr) for addr in self.config.listen]
+        async with self.host.run(listen):
+            try:
+                await self._serve(task_status)
+            finally:
+                # Closes the connections' sockets now, not when collected.
+                await self.host.close()
+
+    async def _serve(self, task_status: TaskStatus[None]) -> None:
+        async with trio.open_nursery() as nursery:
+            self.sync.attach(self.host)
+            if self.gossip is not None:
+                await nursery.start(self.gossip.run)
+            self.event_count = await self._store.events.count()
+            await self._load_peer_records()
+            await self._announce()
+            await self._refresh_topology()
+            nursery.start_soon(self.links.run)
+            nursery.start_soon(self._topology_loop)
+            nursery.start_soon(self._sync_loop)
+            logger.info(
+                "node running",
+                extra={"peer_id": str(self.peer_id), "addrs": self.addresses()},
+            )
+            task_status.started()
+            await self._stopping.wait()
+            nursery.cancel_scope.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def addresses(self) -> list[str]:
+        """Where peers can reach this node, with its peer id."""
+        return [f"{addr}/p2p/{self.peer_id}" for addr in self.host.get_transport_addrs()]
+
+    # -- the one way in --
+
+    async def submit(self, raw: bytes) -> IngestResult:
+        """An event from the local API: validated and stored like any other,
+        then gossiped."""
+        [result] = await ingest_raw(self._store, [raw], self.now_ms(), self.network_id)
+        if _stored(result):
+            self.counters.api_stored += 1
+            await self._after_stored([raw], arrived_on=None, fresh_only=False)
+        return result
+
+    async def publish(
+        self, kind: str, body: dict[str, Any], *, group: bytes | None = None
+    ) -> SignedEvent:
+        """An act of the node's own key (its peer record)."""
+        published = await governance.publish(
+            self._store, self.key, kind, body, group=group, now_ms=self.now_ms()
+        )
+        await self._after_stored([published.event.raw], arrived_on=None, fresh_only=False)
+        return published.event
+
+    async def _judge(self, data: bytes, forwarder: ID, topic: str) -> Verdict:
+        [result] = await ingest_raw(self._store, [data], self.now_ms(), self.network_id)
+        if _stored(result):
+            self.counters.gossip_stored += 1
+            await self._after_stored([data], arrived_on=topic, fresh_only=False)
+            return Verdict.RELAY
+        if result.status is IngestStatus.DUPLICATE:
+            self.counters.gossip_duplicates += 1
+            return Verdict.RELAY
+        if result.reason is Reason.MISSING_REFS:
+            # The forwarder had what this refs, or will: ask it.
+            self.counters.gossip_ignored += 1
+            self._want_sync(forwarder)
+            return Verdict.IGNORE
+        self.counters.gossip_rejected += 1
+        logger.info(
+            "gossip rejected",
+            extra={"peer": str(forwarder), "reason": str(result.reason), "detail": result.detail},
+        )
+        return Verdict.REJECT
+
+    async def _stored_by_sync(self, raws: list[bytes], peer: ID) -> None:
+        self.counters.sync_stored += len(raws)
+        await self._after_stored(raws, arrived_on=None, fresh_only=True)
+
+    async def _after_stored(
+        self, raws: list[bytes], *, arrived_on: str | None, fresh_only: bool
+    ) -> None:
+        self.event_count += len(raws)
+        oldest_fresh = self.now_ms() - self.config.fresh_ms
+        groups = self._store.state.groups
+        for raw in raws:
+            event = parse_event(raw)
+            if event.kind in TOPOLOGY_KINDS:
+                if event.kind == "peer.record":
+                    self._note_peer_record(event)
+                self._topology_stale.set()
+            if self.gossip is None or (fresh_only and event.ts < oldest_fresh):
+                continue
+            for topic in self.position.relay_topics(event, groups, arrived_on):
+                self.gossip.publish(topic, raw)
+                self.counters.published += 1
+
+    def _misbehaved(self, peer: ID, reason: str) -> None:
+        if self.gossip is not None:
+            self.gossip.penalize(peer)
+
+    # -- topology --
+
+    async def _load_peer_records(self) -> None:
+        after: Key | None = None
+        while page := await self._store.events.query(
+            kind="peer.record", after=after, limit=MAX_LIMIT
+        ):
+            for stored in page:
+                self._note_peer_record(parse_event(stored.raw))
+            after = page[-1].key
+
+    def _note_peer_record(self, event: SignedEvent) -> None:
+        known = self.peer_records.get(event.author)
+        if known is None or known[0] < event.ts:
+            self.peer_records[event.author] = (event.ts, list(event.event.body["addrs"]))
+
+    async def _announce(self) -> None:
+        """Sign a peer record of the addresses this node listens on, unless
+        the newest one says the same."""
+        addrs = sorted(addr.to_bytes() for addr in self.host.get_transport_addrs())
+        known = self.peer_records.get(self.public_key)
+        if not addrs or (known is not None and sorted(known[1]) == addrs):
+            return
+        await self.publish("peer.record", {"addrs": addrs[:16]})
+
+    async def _topology_loop(self) -> None:
+        while True:
+            await self._topology_stale.wait()
+            await trio.sleep(self.config.topology_delay_s)
+            self._topology_stale = trio.Event()
+            await self._refresh_topology()
+
+    async def _refresh_topology(self) -> None:
+        groups = self._store.state.groups
+        served = groups.served_by(self.public_key)
+        self.position = Position.of(self.network_id, groups, served)
+        if self.gossip is not None:
+            await self.gossip.join(set(self.position.topics))
+        wanted: dict[ID, tuple[set[str], list[Multiaddr]]] = {}
+        for group_id, role in neighbour_groups(groups, served).items():
+            for node_key in groups.group(group_id).nodes:
+                peer = peer_of(node_key)
+                roles, addrs = wanted.setdefault(peer, (set(), self._addrs_of(node_key)))
+                roles.add(role)
+        for info in self.bootstrap:
+            roles, addrs = wanted.setdefault(info.peer_id, (set(), list(info.addrs)))
+            roles.add("bootstrap")
+            if not addrs:
+                addrs.extend(info.addrs)
+        self.links.want((peer, roles, addrs) for peer, (roles, addrs) in wanted.items())
+
+    def _addrs_of(self, node_key: bytes) -> list[Multiaddr]:
+        known = self.peer_records.get(node_key)
+        if known is None:
+            return []
+        addrs: list[Multiaddr] = []
+        for raw in known[1]:
+            with contextlib.suppress(Exception):  # a record may hold any bytes
+                addrs.append(Multiaddr(raw))
+        return addrs
+
+    # -- sync --
+
+    def _connected(self, peer: ID) -> None:
+        self._want_sync(peer)
+
+    def _want_sync(self, peer: ID) -> None:
+        self._sync_wanted.add(peer)
+        self._sync_requested.set()
+
+    async def _sync_loop(self) -> None:
+        next_round = trio.current_time()
+        while True:
+            with trio.move_on_at(next_round):
+                await self._sync_requested.wait()
+            self._sync_requested = trio.Event()
+            if trio.current_time() >= next_round:
+                self._sync_wanted.update(self.links.connected())
+                next_round = trio.current_time() + self.config.sync_interval_s
+            wanted, self._sync_wanted = sorted(self._sync_wanted, key=str), set()
+            for peer in wanted:
+                await self._sync_one(peer)
+
+    async def _sync_one(self, peer: ID) -> None:
+        self.counters.sync_sessions += 1
+        link = self.links.links.get(peer)
+        try:
+            with trio.fail_after(self.config.sync_timeout_s):
+                report = await self.sync.sync_with(self.host, peer)
+        except (
+            BaseLibp2pError,
+            Rejected,
+            OSError,
+            trio.TooSlowError,
+            trio.BrokenResourceError,
+            EOFError,
+        ) as exc:
+            self.counters.sync_failures += 1
+            logger.info(
+                "sync failed", extra={"peer": str(peer), "error": f"{type(exc).__name__}: {exc}"}
+            )
+            return
+        if link is not None:
+            link.last_sync_ms = self.now_ms()
+            link.last_sync = {
+                "rounds": report.rounds,
+                "fetched": report.fetched,
+                "offered": report.offered,
+                "held": report.held,
+            }
+
+    # -- status --
+
+    def status(self) -> dict[str, Any]:
+        groups = self._store.state.groups
+        gossip = self.gossip
+        return {
+            "peer_id": str(self.peer_id),
+            "node_key": self.public_key.hex(),
+            "network": self.network_id.hex(),
+            "addrs": self.addresses(),
+            "relay": gossip is not None,
+            "groups": [
+                {"id": gid.hex(), "name": groups.group(gid).name, "level": groups.group(gid).level}
+                for gid in self.position.served
+            ],
+            "topics": {
+                topic: (gossip.peers(topic) if gossip is not None else [])
+                for topic in sorted(self.position.topics)
+            },
+            "links": self.links.describe(),
+            "events": self.event_count,
+            "counters": vars(self.counters)
+            | {"publishes_dropped": 0 if gossip is None else gossip.dropped_publishes},
+        }
+
+
+def _stored(result: IngestResult) -> bool:
+    return result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED)

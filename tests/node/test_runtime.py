@@ -1,0 +1,97 @@
+"""Nodes on loopback in one process (node/runtime.py): they find each other
+from the signed events, gossip along the hierarchy and sync what gossip
+lost."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import trio
+from event_factory import note, signing_key
+from nacl.signing import SigningKey
+from network_factory import Scenario, Tree, build_tree, key_of
+
+from node.gossip import GossipConfig
+from node.runtime import Node, NodeConfig
+from protocol.event import SignedEvent
+from storage import IngestStatus
+from storage.state import open_network_store
+
+LOOPBACK = "/ip4/127.0.0.1/tcp/0"
+CONFIG = NodeConfig(
+    listen=(LOOPBACK,),
+    sync_interval_s=2.0,
+    topology_delay_s=0.05,
+    gossip=GossipConfig(heartbeat_interval_s=1),
+)
+
+
+def small_tree() -> tuple[Scenario, Tree, dict[bytes, SigningKey]]:
+    """A root and two base groups of three, each group served by its own node."""
+    s = Scenario(root_level=2)
+    tree = build_tree(s, fanout=2, size=3)
+    node_keys = {group: signing_key(f"node {group.hex()}") for group in tree.levels}
+    for group, key in node_keys.items():
+        s.name_nodes(tree.actors[group], group, [key_of(key)])
+    return s, tree, node_keys
+
+
+@asynccontextmanager
+async def running(
+    tmp: Path, s: Scenario, key: SigningKey, config: NodeConfig
+) -> AsyncIterator[Node]:
+    async with (
+        open_network_store(tmp / f"{key_of(key).hex()[:8]}.sqlite3", s.genesis) as store,
+        trio.open_nursery() as nursery,
+    ):
+        results = await store.ingest(s.events, s.now)
+        assert {r.status for r in results} == {IngestStatus.ACCEPTED}
+        node = Node(key, store, config)
+        await nursery.start(node.run)
+        try:
+            yield node
+        finally:
+            node.stop()
+
+
+async def wait_for(nodes: Sequence[Node], event: SignedEvent, timeout: float = 20.0) -> None:
+    with trio.fail_after(timeout):
+        while True:
+            held = [bool(await n.store.events.has([event.id])) for n in nodes]
+            if all(held):
+                return
+            await trio.sleep(0.05)
+
+
+async def test_nodes_find_each_other_and_gossip_along_the_tree(tmp_path: Path) -> None:
+    s, tree, node_keys = small_tree()
+    root_key = node_keys[s.net]
+    async with AsyncExitStack() as stack:
+        root = await stack.enter_async_context(running(tmp_path, s, root_key, CONFIG))
+        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
+        leaves = [
+            await stack.enter_async_context(running(tmp_path, s, node_keys[g], boot))
+            for g in tree.children[s.net]
+        ]
+        nodes = [root, *leaves]
+        # Each learns the others' addresses (peer records, by sync with the
+        # bootstrap peer) and links with its neighbours.
+        with trio.fail_after(20):
+            while not all(len(n.links.connected()) >= 2 for n in leaves):
+                await trio.sleep(0.05)
+        assert {g.hex() for g in leaves[0].position.served} == {tree.children[s.net][0].hex()}
+        roles = {link["peer_id"]: link["roles"] for link in leaves[0].links.describe()}
+        assert roles[str(root.peer_id)] == ["bootstrap", "parent"]
+        assert roles[str(leaves[1].peer_id)] == ["sibling"]
+
+        # A note submitted at one leaf reaches the others.
+        first = note(s.tick(), group=tree.children[s.net][0], net=s.net, text="asamblea")
+        result = await leaves[0].submit(first.raw)
+        assert result.status is IngestStatus.ACCEPTED
+        await wait_for(nodes, first)
+        assert any(n.counters.gossip_stored for n in nodes[1:] if n is not leaves[0])
+        status = leaves[0].status()
+        assert status["peer_id"] == str(leaves[0].peer_id)
+        assert status["events"] == len(s.events) + 1 + len(nodes)  # + the peer records
