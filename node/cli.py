@@ -24,6 +24,7 @@ from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
 from node.cli_common import public_keys as _public_keys
 from node.cli_governance import COMMAND_GROUPS
+from node.cli_run import run
 from node.datadir import DataDir
 from node.files import write_durably
 from node.ingest import ingest_raw
@@ -465,5 +466,5 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     }
 
 
-for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS):
+for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run):
     main.add_command(_command)

@@ -366,10 +366,11 @@ class Node:
                 {"id": gid.hex(), "name": groups.group(gid).name, "level": groups.group(gid).level}
                 for gid in self.position.served
             ],
-            "topics": {
-                topic: (gossip.peers(topic) if gossip is not None else [])
-                for topic in sorted(self.position.topics)
-            },
+            # The topics joined, with the peers known in each (none for a
+            # sync-only node).
+            "topics": {}
+            if gossip is None
+            else {topic: gossip.peers(topic) for topic in sorted(gossip.topics)},
             "links": self.links.describe(),
             "events": self.event_count,
             "counters": vars(self.counters)

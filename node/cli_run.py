@@ -1,0 +1,226 @@
+"""``ayllu run``: the long-running node process.
+
+One process may run several nodes (one data directory each): a community
+centre's one small machine can serve the nodes of several micro-groups,
+and a local test network fits on a laptop's cores. Each node has its own
+key, store, host and port.
+
+While a node runs, ``DIR/node.json`` says where: the process id, the peer
+id, the addresses with ``/p2p/``, and the API's address. It is written
+when the node is up and removed when it stops cleanly, so a script can
+wait for it, and an operator can see which nodes of a machine are up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+import trio
+from multiaddr import Multiaddr
+from pythonjsonlogger.json import JsonFormatter
+
+from node.api import create_app, serve_api
+from node.cli_common import load_key
+from node.datadir import DataDir
+from node.files import write_durably
+from node.runtime import Node, NodeConfig
+from storage.state import open_network_store
+
+logger = logging.getLogger("ayllu")
+
+RUNTIME_FILE = "node.json"
+DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001"
+
+
+@click.command()
+@click.option(
+    "--data-dir",
+    "data_dirs",
+    type=click.Path(file_okay=False, path_type=Path),
+    multiple=True,
+    required=True,
+    envvar="AYLLU_DATA_DIR",
+    show_envvar=True,
+    help="A node's data directory (made by 'ayllu init'); repeat to run several nodes.",
+)
+@click.option(
+    "--listen",
+    multiple=True,
+    default=(DEFAULT_LISTEN,),
+    show_default=True,
+    metavar="MULTIADDR",
+    help="Where to listen (repeatable). The n-th node of the process (from 0) "
+    "listens on the port plus n; port 0 picks a free one.",
+)
+@click.option(
+    "--bootstrap",
+    multiple=True,
+    metavar="MULTIADDR",
+    help="A peer to link with and sync from, with its /p2p/ peer id (repeatable).",
+)
+@click.option(
+    "--api",
+    "api_address",
+    metavar="HOST:PORT",
+    help="Serve the local HTTP API here (port plus n for the n-th node); off if not given. "
+    "It has no authentication: keep it on 127.0.0.1.",
+)
+@click.option(
+    "--sync-only",
+    is_flag=True,
+    help="Join no gossip topic: relay nothing and learn of events by sync alone "
+    "(for a metered or slow link).",
+)
+@click.option(
+    "--sync-interval",
+    type=click.FloatRange(min=0.5),
+    default=30.0,
+    show_default=True,
+    help="Seconds between syncs with each neighbour and bootstrap peer.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.File("rb"),
+    help="The passphrase of sealed node keys, on this file's first line (else asked for).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: one object per line on stderr, for log collectors.",
+)
+def run(
+    data_dirs: tuple[Path, ...],
+    listen: tuple[str, ...],
+    bootstrap: tuple[str, ...],
+    api_address: str | None,
+    sync_only: bool,
+    sync_interval: float,
+    passphrase_file: Any,
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Run the node(s) until SIGINT or SIGTERM: link with the neighbouring
+    groups' nodes, gossip and sync events, serve the local API.
+
+    Every event is committed to the store before it is acknowledged or
+    gossiped, so killing the process loses nothing acknowledged."""
+    _configure_logging(log_level, log_format)
+    dirs = [DataDir(path) for path in data_dirs]
+    keys = [load_key(d.key_path, passphrase_file) for d in dirs]
+    api = _host_port(api_address) if api_address is not None else None
+    base = NodeConfig(
+        listen=list(listen),
+        bootstrap=list(bootstrap),
+        relay=not sync_only,
+        sync_interval_s=sync_interval,
+    )
+    configs = [replace(base, listen=[_shift(a, n) for a in listen]) for n in range(len(dirs))]
+    apis = [None if api is None else (api[0], api[1] and api[1] + n) for n in range(len(dirs))]
+    trio.run(partial(_run_nodes, dirs, keys, configs, apis))
+
+
+async def _run_nodes(
+    dirs: list[DataDir],
+    keys: list[Any],
+    configs: list[NodeConfig],
+    apis: list[tuple[str, int] | None],
+) -> None:
+    shutdown = trio.Event()
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        nodes: list[Node] = []
+        for data_dir, key, config, api in zip(dirs, keys, configs, apis, strict=True):
+            genesis = data_dir.load_genesis()
+            store = await stack.enter_async_context(
+                open_network_store(data_dir.store_path, genesis)
+            )
+            node = Node(key, store, config)
+            await nursery.start(node.run)
+            nodes.append(node)
+            bound = None
+            if api is not None:
+                bound = await nursery.start(
+                    partial(serve_api, create_app(node), api[0], api[1], shutdown=shutdown)
+                )
+            _write_runtime_file(data_dir, node, bound)
+            stack.callback(_remove_runtime_file, data_dir)
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                logger.info("stopping", extra={"signal": signal.Signals(signum).name})
+                break
+        shutdown.set()
+        for node in nodes:
+            node.stop()
+
+
+def _write_runtime_file(data_dir: DataDir, node: Node, api: tuple[str, int] | None) -> None:
+    document = {
+        "pid": os.getpid(),
+        "peer_id": str(node.peer_id),
+        "node_key": node.public_key.hex(),
+        "addrs": node.addresses(),
+        "api": None if api is None else f"http://{api[0]}:{api[1]}",
+    }
+    write_durably(
+        data_dir.root / RUNTIME_FILE,
+        (json.dumps(document, indent=2) + "\n").encode(),
+        mode=0o644,
+        replace=True,
+    )
+    logger.info("node up", extra=document)
+
+
+def _remove_runtime_file(data_dir: DataDir) -> None:
+    (data_dir.root / RUNTIME_FILE).unlink(missing_ok=True)
+
+
+def _shift(address: str, n: int) -> str:
+    """``address`` with its TCP port plus ``n`` (0 stays 0)."""
+    try:
+        multiaddr = Multiaddr(address)
+        port = int(multiaddr.value_for_protocol("tcp"))
+    except Exception as exc:
+        raise click.BadParameter(f"{address}: {exc}", param_hint="--listen") from None
+    if port == 0 or n == 0:
+        return address
+    return address.replace(f"/tcp/{port}", f"/tcp/{port + n}", 1)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter("must be HOST:PORT, e.g. 127.0.0.1:8321", param_hint="--api")
+    return host, int(port)
+
+
+def _configure_logging(level: str, form: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if form == "json":
+        handler.setFormatter(
+            JsonFormatter("{asctime}{levelname}{name}{message}", style="{", timestamp=True)
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    if level != "debug":
+        # py-libp2p narrates every dial and stream at INFO.
+        logging.getLogger("libp2p").setLevel(logging.WARNING)

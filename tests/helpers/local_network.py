@@ -1,0 +1,183 @@
+"""A fractal of real node processes on loopback, for acceptance tests and
+benchmarks: data directories made from a scenario, ``ayllu run`` processes
+serving several nodes each, and the nodes' HTTP APIs to act and observe.
+
+Every process is started with ``--listen /ip4/127.0.0.1/tcp/0`` and
+``--api 127.0.0.1:0`` and announces where it is in each node's
+``node.json``; the root's node is started first and every other process
+bootstraps from it. ``close`` terminates what is left (SIGTERM, then
+SIGKILL after a grace period), so a failing test leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+from nacl.signing import SigningKey
+from network_factory import Scenario, Tree
+
+from node.datadir import DataDir
+from protocol.event import SignedEvent
+from storage import IngestStatus
+from storage.state import open_network_store
+
+LOOPBACK = "/ip4/127.0.0.1/tcp/0"
+#: Seconds a process gets to stop on SIGTERM before it is killed.
+GRACE_S = 15.0
+
+
+@dataclass
+class NodeProcess:
+    groups: list[bytes]
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class LocalNetwork:
+    """Nodes for every group of ``tree``; one node key per group."""
+
+    root: Path
+    scenario: Scenario
+    tree: Tree
+    sync_interval_s: float = 3.0
+    dirs: dict[bytes, DataDir] = field(default_factory=dict)
+    keys: dict[bytes, SigningKey] = field(default_factory=dict)
+    processes: list[NodeProcess] = field(default_factory=list)
+    client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
+
+    async def prepare(self) -> None:
+        """Make a data directory per group, name each its group's node, and
+        give every store the network's governance events."""
+        s = self.scenario
+        for n, group in enumerate(sorted(self.tree.levels, key=self._order)):
+            data_dir = DataDir(self.root / f"node-{n:02d}")
+            self.keys[group] = await data_dir.initialize(s.genesis)
+            self.dirs[group] = data_dir
+        for group, key in self.keys.items():
+            s.name_nodes(self.tree.actors[group], group, [bytes(key.verify_key)])
+        for data_dir in self.dirs.values():
+            async with open_network_store(data_dir.store_path, s.genesis) as store:
+                results = await store.ingest(s.events, s.now)
+                assert {r.status for r in results} == {IngestStatus.ACCEPTED}
+
+    def _order(self, group: bytes) -> tuple[int, bytes]:
+        return (-self.tree.levels[group], group)
+
+    def start(self, groups: Sequence[bytes], *extra: str) -> NodeProcess:
+        """One ``ayllu run`` process serving the nodes of ``groups``."""
+        log = self.root / f"process-{len(self.processes)}.log"
+        args = [
+            sys.executable,
+            "-c",
+            "from node.cli import main; main()",
+            "run",
+            *(arg for g in groups for arg in ("--data-dir", str(self.dirs[g].root))),
+            "--listen",
+            LOOPBACK,
+            "--api",
+            "127.0.0.1:0",
+            "--sync-interval",
+            str(self.sync_interval_s),
+            *extra,
+        ]
+        if self.scenario.net not in groups:
+            args += ["--bootstrap", self.runtime(self.scenario.net)["addrs"][0]]
+        for group in groups:
+            (self.dirs[group].root / "node.json").unlink(missing_ok=True)
+        with log.open("ab") as out:
+            popen = subprocess.Popen(args, stdout=out, stderr=out, env=_env())
+        process = NodeProcess(list(groups), popen, log)
+        self.processes.append(process)
+        return process
+
+    async def wait_up(self, process: NodeProcess, timeout: float = 60.0) -> None:
+        with trio.fail_after(timeout):
+            while not all((self.dirs[g].root / "node.json").exists() for g in process.groups):
+                if process.popen.poll() is not None:
+                    raise RuntimeError(f"node process exited: {process.log.read_text()[-3000:]}")
+                await trio.sleep(0.1)
+
+    async def stop(self, process: NodeProcess) -> int:
+        """SIGTERM, and the exit status once it has stopped."""
+        process.popen.send_signal(signal.SIGTERM)
+        with trio.fail_after(GRACE_S):
+            while process.popen.poll() is None:
+                await trio.sleep(0.05)
+        self.processes.remove(process)
+        return process.popen.returncode
+
+    async def close(self) -> None:
+        for process in self.processes:
+            if process.popen.poll() is None:
+                process.popen.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.popen.wait(timeout=GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                process.popen.wait()
+        self.processes.clear()
+        await self.client.aclose()
+
+    # -- through the API --
+
+    def runtime(self, group: bytes) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads((self.dirs[group].root / "node.json").read_text())
+        return document
+
+    def api(self, group: bytes) -> str:
+        return str(self.runtime(group)["api"])
+
+    async def status(self, group: bytes) -> dict[str, Any]:
+        response = await self.client.get(f"{self.api(group)}/v1/status")
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def submit(self, group: bytes, event: SignedEvent) -> dict[str, Any]:
+        response = await self.client.post(
+            f"{self.api(group)}/v1/events",
+            content=event.raw,
+            headers={"content-type": "application/cbor"},
+        )
+        document: dict[str, Any] = response.json()
+        assert response.status_code in (200, 201), document
+        return document
+
+    async def holds(self, group: bytes, event_id: bytes) -> bool:
+        response = await self.client.get(f"{self.api(group)}/v1/events/{event_id.hex()}")
+        return response.status_code == 200
+
+    async def wait_held(
+        self, events: Iterable[SignedEvent], groups: Iterable[bytes], timeout: float = 60.0
+    ) -> float:
+        """Wait until every node of ``groups`` holds every event; seconds taken."""
+        start = trio.current_time()
+        missing = {(g, e.id) for g in groups for e in events}
+        with trio.fail_after(timeout):
+            while missing:
+                for group, event_id in sorted(missing):
+                    if await self.holds(group, event_id):
+                        missing.discard((group, event_id))
+                if missing:
+                    await trio.sleep(0.05)
+        return trio.current_time() - start
+
+
+def _env() -> dict[str, str]:
+    """The test's environment, with the project importable from anywhere."""
+    env = dict(os.environ)
+    project = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+    return env
