@@ -232,7 +232,7 @@ class Node:
                 self._topology_stale.set()
             if self.gossip is None or (fresh_only and event.ts < oldest_fresh):
                 continue
-            for topic in self.position.relay_topics(event, groups, arrived_on):
+            for topic in self.position.relay_topics(event.kind, event.group, groups, arrived_on):
                 self.gossip.publish(topic, raw)
                 self.counters.published += 1
 

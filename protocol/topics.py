@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from protocol.event import SignedEvent
 from protocol.groups import Groups
 
 #: The version segment of every topic name; a new one is a new protocol.
@@ -71,12 +70,15 @@ class Position:
             topics.update(_topics_of(network_id, groups, group_id))
         return cls(network_id, served, frozenset(topics))
 
-    def relay_topics(self, event: SignedEvent, groups: Groups, arrived_on: str | None) -> list[str]:
-        """The topics to publish a newly stored event on: all of the node's
-        but the one it arrived on; a vote only on its own group's topics."""
+    def relay_topics(
+        self, kind: str, group_id: bytes, groups: Groups, arrived_on: str | None
+    ) -> list[str]:
+        """The topics to publish a newly stored event (of ``kind``, in
+        ``group_id``) on: all of the node's but the one it arrived on; a vote
+        only on its own group's topics."""
         wanted = set(self.topics)
-        if event.kind in LOCAL_KINDS:
-            wanted &= set(_topics_of(self.network_id, groups, event.group))
+        if kind in LOCAL_KINDS:
+            wanted &= set(_topics_of(self.network_id, groups, group_id))
         wanted.discard(arrived_on or "")
         return sorted(wanted)
 

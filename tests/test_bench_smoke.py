@@ -73,3 +73,22 @@ def test_sync_bench_prints_its_figures() -> None:
     assert (figures["need"], figures["have"], figures["held"]) == (20, 20, 0)
     assert figures["bytes"] > 0 and figures["converge_s"] > 0
     assert abs(figures["bytes_ratio"] - figures["bytes"] / figures["differing_bytes"]) < 0.01
+
+
+def test_propagation_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "propagation.py"), "--proposals", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert figures["nodes"] == 31 and figures["proposals"] == 2
+    spread, hop = figures["proposal_all_s"], figures["proposal_hop_s"]
+    assert 0 < hop["median"] <= spread["median"] <= spread["p95"]
+    assert (
+        abs(figures["hops_ratio"] - spread["median"] / hop["median"])
+        < 0.01 * figures["hops_ratio"] + 0.01
+    )
+    assert figures["result_to_root_s"] > 0

@@ -10,12 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ballot_factory import cast, count_result, freeze_ring, open_ballot, sum_result
-from local_network import LocalNetwork
-from nacl.signing import SigningKey
+from local_network import LocalNetwork, run_ballot
 from network_factory import Scenario, build_tree
-
-from protocol.event import SignedEvent
 
 pytestmark = pytest.mark.slow
 
@@ -59,47 +55,10 @@ async def test_a_fractal_of_31_nodes(tmp_path: Path) -> None:
             role for link in leaf_status["links"] for role in link["roles"]
         }
 
-        # A ballot on it: opened at the root, rings frozen and votes cast at
-        # each base group's node, counted there, summed by each parent and
-        # by the root, each where the parts have arrived.
-        # One in five supports it, each at their own group's node: enough
-        # for a ballot once the root holds their support.
-        bases = [b for p in parents for b in tree.children[p]]
-        supports = []
-        for base in bases[:15]:
-            supports.append(s.support(tree.members[base][0], proposal))
-            await network.submit(base, supports[-1])
-        await network.wait_held(supports, [net])
-        ballot = open_ballot(s, s.founder, net, counting_level=1, proposal=proposal.id)
-        await network.submit(net, ballot)
-        await network.wait_held([ballot], bases)
-        rings = {
-            b: freeze_ring(s, tree.actors[b], ballot, b, _keys(tree.members[b])) for b in bases
-        }
-        s.now = ballot.event.body["opens"]
-        votes: dict[bytes, list[SignedEvent]] = {}
-        for number, base in enumerate(bases):
-            await network.submit(base, rings[base])
-            votes[base] = [
-                cast(s, rings[base], person, [(number + i) % 2])
-                for i, person in enumerate(tree.members[base])
-            ]
-            for vote in votes[base]:
-                await network.submit(base, vote)
-        s.now = ballot.event.body["closes"] + 1
-        counts = {b: count_result(s, tree.actors[b], ballot, rings[b], votes[b]) for b in bases}
-        for base, count in counts.items():
-            await network.submit(base, count)
-        sums = {}
-        for parent in parents:
-            parts = [counts[b] for b in tree.children[parent]]
-            await network.wait_held(parts, [parent])
-            sums[parent] = sum_result(s, tree.actors[parent], ballot, parent, parts)
-            await network.submit(parent, sums[parent])
-        await network.wait_held(list(sums.values()), [net])
-        top = sum_result(s, s.founder, ballot, net, list(sums.values()))
-        await network.submit(net, top)
-        await network.wait_held([top], everyone, timeout=90)
+        # A ballot on it, each act at the node of the actor's group.
+        run = await run_ballot(network, proposal)
+        await network.wait_held([run.top], everyone, timeout=90)
+        counts, ballot = run.counts, run.ballot
         expected = [sum(c.event.body["counts"][i] for c in counts.values()) for i in (0, 1)]
         assert sum(expected) == 75
         response = await network.client.get(f"{network.api(net)}/v1/ballots/{ballot.id.hex()}")
@@ -122,7 +81,3 @@ async def test_a_fractal_of_31_nodes(tmp_path: Path) -> None:
         assert quiet_status["counters"]["gossip_stored"] == 0
     finally:
         await network.close()
-
-
-def _keys(members: list[SigningKey]) -> list[bytes]:
-    return [bytes(member.verify_key) for member in members]

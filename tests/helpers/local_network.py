@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import trio
+from ballot_factory import cast, count_result, freeze_ring, open_ballot, sum_result
 from nacl.signing import SigningKey
 from network_factory import Scenario, Tree
 
@@ -181,3 +182,68 @@ def _env() -> dict[str, str]:
     project = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
     return env
+
+
+@dataclass
+class BallotRun:
+    """A ballot carried out over a running 3-level network, and when its
+    results were submitted (trio clock)."""
+
+    ballot: SignedEvent
+    counts: dict[bytes, SignedEvent]
+    sums: dict[bytes, SignedEvent]
+    top: SignedEvent
+    last_count_at: float
+    top_at: float
+
+
+async def run_ballot(network: LocalNetwork, proposal: SignedEvent) -> BallotRun:
+    """A ballot on ``proposal`` as its people would carry it out, each act
+    at the node of the actor's group once that node holds what the act
+    refers to: support by one in five (enough for a ballot), the ballot
+    opened at the root, each base group's ring and votes (alternating
+    choices) and count at its node, each parent's sum, then the root's."""
+    s, tree, net = network.scenario, network.tree, network.scenario.net
+    parents = tree.children[net]
+    bases = [base for parent in parents for base in tree.children[parent]]
+    # One member in five (the default support_pct 20), one per base group.
+    people = sum(len(members) for members in tree.members.values())
+    supports = []
+    for base in bases[: -(-people // 5)]:
+        supports.append(s.support(tree.members[base][0], proposal))
+        await network.submit(base, supports[-1])
+    await network.wait_held(supports, [net])
+    ballot = open_ballot(s, s.founder, net, counting_level=1, proposal=proposal.id)
+    await network.submit(net, ballot)
+    await network.wait_held([ballot], bases)
+    rings = {
+        base: freeze_ring(
+            s, tree.actors[base], ballot, base, [bytes(k.verify_key) for k in tree.members[base]]
+        )
+        for base in bases
+    }
+    s.now = ballot.event.body["opens"]
+    votes: dict[bytes, list[SignedEvent]] = {}
+    for number, base in enumerate(bases):
+        await network.submit(base, rings[base])
+        votes[base] = [
+            cast(s, rings[base], person, [(number + i) % 2])
+            for i, person in enumerate(tree.members[base])
+        ]
+        for vote in votes[base]:
+            await network.submit(base, vote)
+    s.now = ballot.event.body["closes"] + 1
+    counts = {b: count_result(s, tree.actors[b], ballot, rings[b], votes[b]) for b in bases}
+    for base, count in counts.items():
+        await network.submit(base, count)
+    last_count_at = trio.current_time()
+    sums = {}
+    for parent in parents:
+        parts = [counts[b] for b in tree.children[parent]]
+        await network.wait_held(parts, [parent])
+        sums[parent] = sum_result(s, tree.actors[parent], ballot, parent, parts)
+        await network.submit(parent, sums[parent])
+    await network.wait_held(list(sums.values()), [net])
+    top = sum_result(s, s.founder, ballot, net, list(sums.values()))
+    await network.submit(net, top)
+    return BallotRun(ballot, counts, sums, top, last_count_at, trio.current_time())

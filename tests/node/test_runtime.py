@@ -10,12 +10,17 @@ from pathlib import Path
 
 import trio
 from event_factory import note, signing_key
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+from multiaddr import Multiaddr
 from nacl.signing import SigningKey
 from network_factory import Scenario, Tree, build_tree, key_of
 
-from node.gossip import GossipConfig
+from node.gossip import Gossip, GossipConfig, Verdict
+from node.host import make_host
 from node.runtime import Node, NodeConfig
 from protocol.event import SignedEvent
+from protocol.topics import family_topic
 from storage import IngestStatus
 from storage.state import open_network_store
 
@@ -95,3 +100,49 @@ async def test_nodes_find_each_other_and_gossip_along_the_tree(tmp_path: Path) -
         status = leaves[0].status()
         assert status["peer_id"] == str(leaves[0].peer_id)
         assert status["events"] == len(s.events) + 1 + len(nodes)  # + the peer records
+
+
+async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(tmp_path: Path) -> None:
+    """A peer that forwards garbage and forged events on a family topic: the
+    node drops them, relays none to its sibling, scores the peer down, and
+    goes on carrying valid events."""
+    s, tree, node_keys = small_tree()
+    first, second = tree.children[s.net]
+    async with AsyncExitStack() as stack:
+        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
+        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
+        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], boot))
+        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
+        with trio.fail_after(20):
+            while not all(len(n.links.connected()) >= 2 for n in (a, b)):
+                await trio.sleep(0.05)
+
+        async def relay_anything(data: bytes, forwarder: ID, topic: str) -> Verdict:
+            return Verdict.RELAY
+
+        rogue_host = make_host(signing_key("rogue"))
+        rogue = Gossip(rogue_host, GossipConfig(), relay_anything)
+        family = family_topic(s.net, s.net)
+        async with rogue_host.run([Multiaddr(LOOPBACK)]):
+            async with trio.open_nursery() as nursery:
+                await nursery.start(rogue.run)
+                await rogue.join({family})
+                await rogue_host.connect(info_from_p2p_addr(Multiaddr(a.addresses()[0])))
+                with trio.fail_after(20):
+                    while str(rogue_host.get_id()) not in a.gossip.peers(family):  # type: ignore[union-attr]
+                        await trio.sleep(0.05)
+                forged = note(s.tick(), group=first, net=s.net, text="falso")
+                tampered = forged.raw.replace(b"falso", b"FALSO")
+                for junk in (b"\xff\x00garbage", tampered):
+                    rogue.publish(family, junk)
+                with trio.fail_after(20):
+                    while a.counters.gossip_rejected < 2:
+                        await trio.sleep(0.05)
+                assert a.gossip is not None and a.gossip.score(rogue_host.get_id()) < 0
+                # Still carrying valid events, and never the invalid ones.
+                valid = note(s.tick(), group=first, net=s.net, text="asamblea")
+                await a.submit(valid.raw)
+                await wait_for([root, b], valid)
+                assert b.counters.gossip_rejected == 0 and root.counters.gossip_rejected == 0
+                nursery.cancel_scope.cancel()
+            await rogue_host.close()  # its sockets now, not at collection
