@@ -30,7 +30,7 @@ from multiaddr import Multiaddr
 from pythonjsonlogger.json import JsonFormatter
 
 from node.api import create_app, serve_api
-from node.cli_common import load_key
+from node.cli_common import load_key, node_dir
 from node.datadir import DataDir
 from node.files import write_durably
 from node.runtime import Node, NodeConfig
@@ -122,17 +122,18 @@ def run(
 
     Every event is committed to the store before it is acknowledged or
     gossiped, so killing the process loses nothing acknowledged."""
-    _configure_logging(log_level, log_format)
-    dirs = [DataDir(path) for path in data_dirs]
-    keys = [load_key(d.key_path, passphrase_file) for d in dirs]
     api = _host_port(api_address) if api_address is not None else None
+    shifted = [[_shift(address, n) for address in listen] for n in range(len(data_dirs))]
+    dirs = [node_dir(path) for path in data_dirs]
+    keys = [load_key(d.key_path, passphrase_file) for d in dirs]
+    _configure_logging(log_level, log_format)
     base = NodeConfig(
         listen=list(listen),
         bootstrap=list(bootstrap),
         relay=not sync_only,
         sync_interval_s=sync_interval,
     )
-    configs = [replace(base, listen=[_shift(a, n) for a in listen]) for n in range(len(dirs))]
+    configs = [replace(base, listen=addresses) for addresses in shifted]
     apis = [None if api is None else (api[0], api[1] and api[1] + n) for n in range(len(dirs))]
     trio.run(partial(_run_nodes, dirs, keys, configs, apis))
 
@@ -144,30 +145,32 @@ async def _run_nodes(
     apis: list[tuple[str, int] | None],
 ) -> None:
     shutdown = trio.Event()
-    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
-        nodes: list[Node] = []
-        for data_dir, key, config, api in zip(dirs, keys, configs, apis, strict=True):
-            genesis = data_dir.load_genesis()
-            store = await stack.enter_async_context(
-                open_network_store(data_dir.store_path, genesis)
-            )
-            node = Node(key, store, config)
-            await nursery.start(node.run)
-            nodes.append(node)
-            bound = None
-            if api is not None:
-                bound = await nursery.start(
-                    partial(serve_api, create_app(node), api[0], api[1], shutdown=shutdown)
+    # Listen for signals before anything starts: a SIGTERM that comes while
+    # the nodes start still stops them cleanly.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+            nodes: list[Node] = []
+            for data_dir, key, config, api in zip(dirs, keys, configs, apis, strict=True):
+                genesis = data_dir.load_genesis()
+                store = await stack.enter_async_context(
+                    open_network_store(data_dir.store_path, genesis)
                 )
-            _write_runtime_file(data_dir, node, bound)
-            stack.callback(_remove_runtime_file, data_dir)
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                node = Node(key, store, config)
+                await nursery.start(node.run)
+                nodes.append(node)
+                bound = None
+                if api is not None:
+                    bound = await nursery.start(
+                        partial(serve_api, create_app(node), api[0], api[1], shutdown=shutdown)
+                    )
+                _write_runtime_file(data_dir, node, bound)
+                stack.callback(_remove_runtime_file, data_dir)
             async for signum in signals:
                 logger.info("stopping", extra={"signal": signal.Signals(signum).name})
                 break
-        shutdown.set()
-        for node in nodes:
-            node.stop()
+            shutdown.set()
+            for node in nodes:
+                node.stop()
 
 
 def _write_runtime_file(data_dir: DataDir, node: Node, api: tuple[str, int] | None) -> None:
