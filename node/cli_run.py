@@ -225,5 +225,10 @@ def _configure_logging(level: str, form: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     if level != "debug":
-        # py-libp2p narrates every dial and stream at INFO.
+        # py-libp2p narrates every dial and stream at INFO, and warns each
+        # time it drops a message it queued for a connected peer outside the
+        # message's topic (a sync-only link), which is every message.
         logging.getLogger("libp2p").setLevel(logging.WARNING)
+        logging.getLogger("libp2p.pubsub.gossipsub").setLevel(logging.ERROR)
+        # One line per API request is for debugging.
+        logging.getLogger("node.api.access").setLevel(logging.WARNING)

@@ -44,7 +44,8 @@ from node.links import Links
 from node.sync import SyncService, wall_clock_ms
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent, parse_event
-from protocol.topics import Position, neighbour_groups
+from protocol.sync_frames import MAX_SCOPE
+from protocol.topics import Position, neighbour_groups, sync_scope
 from storage import IngestResult, IngestStatus
 from storage.interface import MAX_LIMIT, Key
 from storage.state import NetworkStore
@@ -120,6 +121,8 @@ class Node:
         self.gossip = Gossip(self.host, config.gossip, self._judge) if config.relay else None
         self.links = Links(self.host, self._connected)
         self.position = Position(self.network_id, (), frozenset())
+        #: The groups whose events this node syncs (None: all).
+        self.scope: list[bytes] | None = None
         self.counters = Counters()
         self.event_count = 0
         #: node key -> (ts, binary multiaddrs) of its newest peer record.
@@ -276,6 +279,7 @@ class Node:
         groups = self._store.state.groups
         served = groups.served_by(self.public_key)
         self.position = Position.of(self.network_id, groups, served)
+        self.scope = sync_scope(groups, served, MAX_SCOPE)
         if self.gossip is not None:
             await self.gossip.join(set(self.position.topics))
         wanted: dict[ID, tuple[set[str], list[Multiaddr]]] = {}
@@ -328,7 +332,7 @@ class Node:
         link = self.links.links.get(peer)
         try:
             with trio.fail_after(self.config.sync_timeout_s):
-                report = await self.sync.sync_with(self.host, peer)
+                report = await self.sync.sync_with(self.host, peer, self.scope)
         except (
             BaseLibp2pError,
             Rejected,
@@ -372,6 +376,7 @@ class Node:
             if gossip is None
             else {topic: gossip.peers(topic) for topic in sorted(gossip.topics)},
             "links": self.links.describe(),
+            "sync_scope": None if self.scope is None else [g.hex() for g in self.scope],
             "events": self.event_count,
             "counters": vars(self.counters)
             | {"publishes_dropped": 0 if gossip is None else gossip.dropped_publishes},

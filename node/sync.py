@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 SESSION_TIMEOUT_S = 120.0
 #: Sessions a peer may hold open with us at once.
 SESSIONS_PER_PEER = 2
+#: Rounds of fetching, by id, the refs of held events that the scope left out.
+MAX_REF_ROUNDS = 8
 #: Room left in an EVENTS or PUT frame for its own framing.
 _FRAME_ROOM = 1024
 
@@ -175,13 +177,20 @@ class SyncService:
     async def _serve(self, channel: _Channel, peer: ID) -> None:
         reconciler = Reconciler(initiator=False)
         net = self.store.genesis.network_id
+        scope: list[bytes] | None = None
+        first = True
         while True:
             frame = await channel.receive()
             if frame.type is FrameType.END:
                 return
-            if frame.type is FrameType.RECONCILE:
+            if frame.type is FrameType.SCOPE:
+                if not first:
+                    raise Rejected(Reason.BAD_SYNC_MESSAGE, "a scope comes first or not at all")
+                scope = frame.payload
+                await channel.send(Frame(FrameType.ACK))
+            elif frame.type is FrameType.RECONCILE:
                 answer: bytes | None = await self.store.events.with_ranges(
-                    partial(reconciler.reconcile, message=frame.payload)
+                    partial(reconciler.reconcile, message=frame.payload), scope
                 )
                 await channel.send(Frame(FrameType.RECONCILE, answer))
             elif frame.type is FrameType.GET:
@@ -190,42 +199,68 @@ class SyncService:
                     Frame(FrameType.EVENTS, _fit([found[i] for i in frame.payload if i in found]))
                 )
             elif frame.type is FrameType.PUT:
-                _, stored = await _ingest_all(self.store, frame.payload, self.now_ms(), net)
+                _, stored, _ = await _ingest_all(self.store, frame.payload, self.now_ms(), net)
                 await channel.send(Frame(FrameType.ACK))
                 if stored:
                     await self._on_stored(stored, peer)
             else:
                 raise Rejected(Reason.BAD_SYNC_MESSAGE, f"{frame.type.name} is an answer")
+            first = False
 
     # -- initiator --
 
-    async def sync_with(self, host: IHost, peer: ID) -> SyncReport:
-        """One session with ``peer`` (already connected or dialable)."""
+    async def sync_with(
+        self, host: IHost, peer: ID, scope: Collection[bytes] | None = None
+    ) -> SyncReport:
+        """One session with ``peer`` (already connected or dialable), over
+        the events of the groups of ``scope`` (None: every event)."""
         report = SyncReport(str(peer))
         stream = await host.new_stream(peer, [PROTOCOL_ID])  # type: ignore[list-item]
         channel = _Channel(stream)
+        groups = None if scope is None else sorted(set(scope))
         try:
+            if groups is not None:
+                await channel.ask(Frame(FrameType.SCOPE, groups), FrameType.ACK)
             reconciler = Reconciler(initiator=True)
-            message: bytes | None = await self.store.events.with_ranges(reconciler.initiate)
+            message: bytes | None = await self.store.events.with_ranges(
+                reconciler.initiate, groups
+            )
             while message is not None:
                 answer = await channel.ask(Frame(FrameType.RECONCILE, message), FrameType.RECONCILE)
                 message = await self.store.events.with_ranges(
-                    partial(reconciler.reconcile, message=answer.payload)
+                    partial(reconciler.reconcile, message=answer.payload), groups
                 )
             report.rounds = reconciler.rounds
             report.need, report.have = len(reconciler.need), len(reconciler.have)
             fetched = await self._fetch(channel, sorted(reconciler.need))
             report.fetched = len(fetched)
-            outcomes, stored = await _ingest_all(
+            outcomes, stored, held = await _ingest_all(
                 self.store, fetched, self.now_ms(), self.store.genesis.network_id
             )
+            # Refs may lie outside the session's scope (a sum of the root
+            # refers to the sums of groups a leaf does not sync): fetch them
+            # by id, and theirs, a bounded number of times.
+            for _ in range(MAX_REF_ROUNDS):
+                missing = await self._missing_refs(held)
+                if not missing:
+                    break
+                more = await self._fetch(channel, missing)
+                if not more:
+                    break
+                report.fetched += len(more)
+                extra, newly, held = await _ingest_all(
+                    self.store, [*more, *held], self.now_ms(), self.store.genesis.network_id
+                )
+                stored.extend(newly)
+                for name, number in extra.items():
+                    if name != "held":
+                        outcomes[name] = outcomes.get(name, 0) + number
+            outcomes["held"] = len(held)
             if stored:
                 await self._on_stored(stored, peer)
             report.outcomes = outcomes
-            report.ingested = outcomes.get(IngestStatus.ACCEPTED.value, 0) + outcomes.get(
-                IngestStatus.REFUSED.value, 0
-            )
-            report.held = outcomes.get("held", 0)
+            report.ingested = len(stored)
+            report.held = len(held)
             report.offered = await self._offer(channel, sorted(reconciler.have))
             await channel.send(Frame(FrameType.END))
             await stream.close()
@@ -254,6 +289,10 @@ class SyncService:
             fetched.extend(got.values())
             pending = [event_id for event_id in pending if event_id not in got]
         return fetched
+
+    async def _missing_refs(self, held: list[bytes]) -> list[bytes]:
+        wanted = {ref for raw in held for ref in parse_event(raw).refs}
+        return sorted(wanted - await self.store.events.has(wanted))
 
     async def _offer(self, channel: _Channel, ids: list[bytes]) -> int:
         offered = 0
@@ -293,12 +332,12 @@ def _by_id(raws: Sequence[bytes]) -> dict[bytes, bytes]:
 
 async def _ingest_all(
     store: NetworkStore, raws: Sequence[bytes], now_ms: int, net: bytes
-) -> tuple[dict[str, Any], list[bytes]]:
+) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
     """Ingest events that may depend on one another in any order: what is
     held for a missing ref is fed again once something new was stored, until
     nothing changes. Returns the count of each final outcome ("held": still
-    waiting for refs nobody sent) and the events stored, in the order they
-    were."""
+    waiting for refs nobody sent), the events stored, in the order they
+    were, and the events still held."""
     pending = list(raws)
     counts: dict[str, int] = defaultdict(int)
     stored: list[bytes] = []
@@ -316,9 +355,9 @@ async def _ingest_all(
                 progress = True
         if not progress:
             counts["held"] += len(held)
-            break
+            return dict(counts), stored, held
         pending = held
-    return dict(counts), stored
+    return dict(counts), stored, []
 
 
 async def _reset(stream: INetStream) -> None:

@@ -10,6 +10,7 @@ encodes and checks frames; node/sync.py moves them.
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ PROTOCOL_ID = "/ayllu/sync/1.0.0"
 MAX_FRAME_SIZE = 1 << 20
 #: The most ids one ``get`` may ask for.
 MAX_GET = 256
+#: The most groups a session's scope may name.
+MAX_SCOPE = 1024
 
 
 class FrameType(enum.IntEnum):
@@ -31,6 +34,7 @@ class FrameType(enum.IntEnum):
     PUT = 4  # payload: events offered (array of wire bytes); answered by ACK
     ACK = 5  # payload: null
     END = 6  # payload: null; the initiator ends the session
+    SCOPE = 7  # payload: group ids (sorted, distinct); first frame only; answered by ACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,13 @@ def decode_frame(data: bytes) -> Frame:
             raise _bad(f"a get frame asks for at most {MAX_GET} ids")
         if any(type(item) is not bytes or len(item) != 32 for item in payload):
             raise _bad("ids are 32 bytes")
+    elif kind is FrameType.SCOPE:
+        if type(payload) is not list or len(payload) > MAX_SCOPE:
+            raise _bad(f"a scope names at most {MAX_SCOPE} groups")
+        if any(type(item) is not bytes or len(item) != 32 for item in payload):
+            raise _bad("group ids are 32 bytes")
+        if any(a >= b for a, b in itertools.pairwise(payload)):
+            raise _bad("a scope's group ids are sorted and distinct")
     elif kind in (FrameType.EVENTS, FrameType.PUT):
         if type(payload) is not list or any(type(item) is not bytes for item in payload):
             raise _bad("events are an array of byte strings")

@@ -130,3 +130,20 @@ def neighbour_groups(groups: Groups, served: Iterable[bytes]) -> dict[bytes, str
 
 #: Link roles, nearest first.
 ROLES = ("parent", "child", "sibling", "grandparent")
+
+
+def sync_scope(groups: Groups, served: Iterable[bytes], limit: int) -> list[bytes] | None:
+    """The groups whose events a node reconciles: for each group it serves,
+    its path from the root, its siblings and its whole subtree: what it
+    relays and audits, and what names its neighbours' nodes. None (every
+    event) for a node that serves the root, or none, or more than
+    ``limit`` groups (specs/network.md section 5)."""
+    served = [g for g in served if g in groups.groups]
+    if not served or groups.root_id in served:
+        return None
+    scope: set[bytes] = set()
+    for group_id in served:
+        scope.update(groups.path(group_id))
+        scope.update(groups.siblings(group_id))
+        scope.update(groups.descendants(group_id))
+    return None if len(scope) > limit else sorted(scope)

@@ -17,7 +17,7 @@ below every key with timestamp ``ts``, since every id is 32 bytes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -169,10 +169,14 @@ class EventStore(Protocol):
         """The first ``limit`` keys of the range [lower, upper), ascending."""
         ...
 
-    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
+    async def with_ranges(
+        self, work: Callable[[RangeSource], _T], groups: Collection[bytes] | None = None
+    ) -> _T:
         """Run ``work`` with the store as a ``protocol.reconcile.RangeSource``,
         in one call (on the store's thread): a reconciliation step reads many
-        ranges, and must see one state of the store while it does."""
+        ranges, and must see one state of the store while it does. With
+        ``groups``, the source holds only the events of those groups (a
+        session's scope, specs/sync.md section 6)."""
         ...
 
     async def close(self) -> None:

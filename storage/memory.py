@@ -11,7 +11,7 @@ store's thread hop does, so callers cannot come to rely on it not yielding.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
 import trio
@@ -116,9 +116,14 @@ class MemoryEventStore:
         await self._enter()
         return self._range(lower, upper)[:limit]
 
-    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
+    async def with_ranges(
+        self, work: Callable[[RangeSource], _T], groups: Collection[bytes] | None = None
+    ) -> _T:
         await self._enter()
-        return work(SortedKeys(self._keys))
+        if groups is None:
+            return work(SortedKeys(self._keys))
+        wanted = set(groups)
+        return work(SortedKeys([k for k in self._keys if self._events[k[1]].group in wanted]))
 
     def _range(self, lower: Key, upper: Key | None) -> list[Key]:
         start = bisect.bisect_left(self._keys, lower)

@@ -81,6 +81,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX refs_by_ref ON refs (ref, event)",
         ),
     ),
+    Migration(
+        2,
+        "events by group and key, covering the fingerprint limbs (scoped sync)",
+        (
+            # A sync session scoped to some groups (specs/sync.md section 6)
+            # sums ranges of those groups' events from this index alone, as
+            # events_by_key does for the whole store; it also serves every
+            # query by group, so the narrower index goes.
+            "DROP INDEX events_by_group",
+            f"CREATE INDEX events_by_group_key ON events (grp, ts, id, {', '.join(LIMB_COLUMNS)})",
+        ),
+    ),
 )
 
 _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

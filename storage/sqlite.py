@@ -28,7 +28,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import trio
@@ -172,7 +172,7 @@ class SqliteEventStore:
     async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
 
         def work(db: sqlite3.Connection) -> RangeSummary:
-            return RangeSummary(*_SqliteRanges(db).summary(lower, upper))
+            return RangeSummary(*_SqliteRanges(db, None).summary(lower, upper))
 
         return await self._run(work)
 
@@ -183,25 +183,38 @@ class SqliteEventStore:
         params.append(limit)
         return await self._run(lambda db: [(ts, eid) for ts, eid in db.execute(sql, params)])
 
-    async def with_ranges(self, work: Callable[[RangeSource], _T]) -> _T:
-        return await self._run(lambda db: work(_SqliteRanges(db)))
+    async def with_ranges(
+        self, work: Callable[[RangeSource], _T], groups: Collection[bytes] | None = None
+    ) -> _T:
+        scope = None if groups is None else sorted(set(groups))
+        return await self._run(lambda db: work(_SqliteRanges(db, scope)))
 
 
 class _SqliteRanges:
     """The store as a ``RangeSource``, for one call on the store's thread: a
-    reconciliation step reads many ranges for one thread hop."""
+    reconciliation step reads many ranges for one thread hop. A scope (some
+    groups) is read through the index by group and key, which covers the
+    sums as the index by key does for the whole store."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, groups: list[bytes] | None) -> None:
         self._db = db
+        self._groups = groups
+
+    def _range(self, lower: Key, upper: Key | None) -> tuple[str, list[Any]]:
+        where, params = _key_range(lower, upper)
+        if self._groups is not None:
+            where.append(f"grp IN ({', '.join('?' * len(self._groups))})")
+            params.extend(self._groups)
+        return _where(where), params
 
     def summary(self, lower: Key, upper: Key | None) -> tuple[int, bytes]:
-        where, params = _key_range(lower, upper)
-        count, *sums = self._db.execute(_RANGE_SUMS + _where(where), params).fetchone()
+        where, params = self._range(lower, upper)
+        count, *sums = self._db.execute(_RANGE_SUMS + where, params).fetchone()
         return count, from_limb_sums([s or 0 for s in sums], count)
 
     def keys(self, lower: Key, upper: Key | None) -> list[Key]:
-        where, params = _key_range(lower, upper)
-        sql = f"SELECT ts, id FROM events{_where(where)} ORDER BY ts, id"
+        where, params = self._range(lower, upper)
+        sql = f"SELECT ts, id FROM events{where} ORDER BY ts, id"
         return [(ts, eid) for ts, eid in self._db.execute(sql, params)]
 
     def buckets(self, lower: Key, upper: Key | None, size: int) -> list[Bucket]:

@@ -160,19 +160,38 @@ class LocalNetwork:
         response = await self.client.get(f"{self.api(group)}/v1/events/{event_id.hex()}")
         return response.status_code == 200
 
+    async def wait_applied(
+        self, ballot: SignedEvent, results: Iterable[SignedEvent], group: bytes
+    ) -> None:
+        """Wait until the node of ``group`` has applied ``results`` of
+        ``ballot``: held is not enough, since a node judges a count against
+        the votes it holds, and refuses it until the rest of them arrive."""
+        wanted = {result.id.hex() for result in results}
+        url = f"{self.api(group)}/v1/ballots/{ballot.id.hex()}"
+        with trio.fail_after(60):
+            while True:
+                outcome = (await self.client.get(url)).json().get("outcome", {})
+                applied = {r["id"] for r in outcome.get("results", {}).values()}
+                if wanted <= applied:
+                    return
+                await trio.sleep(0.05)
+
     async def wait_held(
         self, events: Iterable[SignedEvent], groups: Iterable[bytes], timeout: float = 60.0
     ) -> float:
         """Wait until every node of ``groups`` holds every event; seconds taken."""
         start = trio.current_time()
         missing = {(g, e.id) for g in groups for e in events}
-        with trio.fail_after(timeout):
+        with trio.move_on_after(timeout):
             while missing:
                 for group, event_id in sorted(missing):
                     if await self.holds(group, event_id):
                         missing.discard((group, event_id))
                 if missing:
                     await trio.sleep(0.05)
+        if missing:
+            where = sorted({(self.tree.levels[g], self.dirs[g].root.name) for g, _ in missing})
+            raise AssertionError(f"after {timeout} s, not held by the nodes {where}")
         return trio.current_time() - start
 
 
@@ -240,10 +259,10 @@ async def run_ballot(network: LocalNetwork, proposal: SignedEvent) -> BallotRun:
     sums = {}
     for parent in parents:
         parts = [counts[b] for b in tree.children[parent]]
-        await network.wait_held(parts, [parent])
+        await network.wait_applied(ballot, parts, parent)
         sums[parent] = sum_result(s, tree.actors[parent], ballot, parent, parts)
         await network.submit(parent, sums[parent])
-    await network.wait_held(list(sums.values()), [net])
+    await network.wait_applied(ballot, list(sums.values()), net)
     top = sum_result(s, s.founder, ballot, net, list(sums.values()))
     await network.submit(net, top)
     return BallotRun(ballot, counts, sums, top, last_count_at, trio.current_time())

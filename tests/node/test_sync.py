@@ -8,18 +8,21 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import multiaddr
+import pytest
 import trio
 from event_factory import note
 from libp2p import new_host
 from libp2p.abc import IHost
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.io.msgio import VarIntLengthMsgReadWriter
+from libp2p.network.stream.exceptions import StreamEOF, StreamReset
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from network_factory import Scenario, build_fractal
 
 from node.sync import SyncService
 from protocol.event import SignedEvent
-from protocol.sync_frames import PROTOCOL_ID
+from protocol.reconcile import Reconciler, SortedKeys
+from protocol.sync_frames import PROTOCOL_ID, Frame, FrameType, decode_frame, encode_frame
 from storage import IngestStatus
 from storage.state import NetworkStore, open_network_store
 
@@ -138,3 +141,39 @@ async def test_batches_of_events_larger_than_one_event_frame(tmp_path: Path) -> 
         report = await sync_a.sync_with(host_a, host_b.get_id())
         assert report.fetched == len(bulky) and report.bytes_received > 360_000
         assert await store_a.events.count() == len(core) + len(bulky)
+
+
+async def test_a_scoped_session_reconciles_its_groups_events_only(tmp_path: Path) -> None:
+    """A leaf's node syncs the events of its path and subtree, not its
+    cousins' chats; a peer that sends a scope mid-session loses it."""
+    s, events = story()
+    core = [e for e in events if e.kind != "note"]
+    chats = [e for e in events if e.kind == "note"]
+    chat_group = chats[0].group
+    scope = [s.net, chat_group]
+    only_a = note(s.tick(), group=chat_group, net=s.net, text="mine")
+    # An event in scope that refers to one outside it: fetched by id.
+    outside = next(e for e in chats if e.group != chat_group and not e.refs)
+    linked = note(s.tick(), group=chat_group, net=s.net, text="re", refs=[outside.id])
+    async with (
+        node(tmp_path, "a", s, [*core, only_a]) as (host_a, store_a, sync_a),
+        node(tmp_path, "b", s, [*events, linked]) as (host_b, store_b, _),
+    ):
+        await connect(host_a, host_b)
+        report = await sync_a.sync_with(host_a, host_b.get_id(), scope)
+        in_scope = [e for e in [*events, linked] if e.group in scope and e not in core]
+        assert report.need == len(in_scope) > 0 and report.have == 1
+        assert report.fetched == len(in_scope) + 1 and report.held == 0
+        held = {row.id for row in await store_a.events.query(limit=10_000)}
+        assert held == {e.id for e in [*core, *in_scope, only_a, outside]}
+        assert await store_b.events.has([only_a.id]) == {only_a.id}
+
+        stream = await host_a.new_stream(host_b.get_id(), [PROTOCOL_ID])
+        channel = VarIntLengthMsgReadWriter(stream, 1 << 20)
+        opening = Reconciler(initiator=True).initiate(SortedKeys([]))
+        await channel.write_msg(encode_frame(Frame(FrameType.RECONCILE, opening)))
+        first = decode_frame(await channel.read_msg())
+        assert first.type is FrameType.RECONCILE
+        await channel.write_msg(encode_frame(Frame(FrameType.SCOPE, [s.net])))
+        with pytest.raises((StreamReset, StreamEOF, EOFError)), trio.fail_after(5):
+            await channel.read_msg()  # the session is cut off

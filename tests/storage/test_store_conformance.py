@@ -25,7 +25,7 @@ import storage.ingest
 from protocol.errors import LocalError, Reason
 from protocol.event import SignedEvent
 from protocol.fingerprint import fingerprint
-from protocol.reconcile import Reconciler, SortedKeys
+from protocol.reconcile import RangeSource, Reconciler, SortedKeys
 from protocol.validation import MAX_CLOCK_SKEW_MS, StateView, check_against_state
 from storage import (
     MAX_LIMIT,
@@ -495,3 +495,34 @@ async def test_buckets_agree_with_their_definition(store: EventStore) -> None:
     for lower, upper, size in [((0, b""), None, 7), (keys[5], keys[90], 16), (keys[3], None, 200)]:
         got = await store.with_ranges(lambda source: source.buckets(lower, upper, size))  # noqa: B023
         assert got == reference.buckets(lower, upper, size)
+
+
+async def test_a_scope_holds_only_its_groups_events(store: EventStore) -> None:
+    """``with_ranges(groups=...)``: every range operation sees the events of
+    those groups only, exactly as a store holding only them would."""
+    rng = random.Random(11)
+    groups = [bytes([n]) * 32 for n in range(4)]
+    events = [
+        note(NOW_MS - rng.randrange(0, 60) * 1000, group=rng.choice(groups), text=f"g{i}")
+        for i in range(200)
+    ]
+    await store.ingest(events, NOW_MS)
+    scope = groups[1:3]
+    inside = SortedKeys(sorted(key(e) for e in events if e.group in scope))
+    keys = sorted(key(e) for e in events)
+    for lower, upper in [((0, b""), None), (keys[20], keys[150]), (keys[99], None)]:
+
+        def read(source: RangeSource, lower: Key = lower, upper: Key | None = upper) -> object:
+            return (
+                source.summary(lower, upper),
+                source.keys(lower, upper),
+                source.buckets(lower, upper, 9),
+            )
+
+        got = await store.with_ranges(read, groups=scope)
+        assert got == (
+            inside.summary(lower, upper),
+            inside.keys(lower, upper),
+            inside.buckets(lower, upper, 9),
+        )
+    assert (await store.with_ranges(lambda source: source.summary((0, b""), None), []))[0] == 0

@@ -20,12 +20,14 @@ from event_factory import note
 from network_factory import Scenario, build_tree
 
 from protocol.state import Governance
+from protocol.sync_frames import MAX_SCOPE
 from protocol.topics import (
     Position,
     family_topic,
     group_topic,
     message_id,
     neighbour_groups,
+    sync_scope,
 )
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "network.json"
@@ -80,6 +82,7 @@ def _positions() -> dict[str, Any]:
                 "neighbours": {
                     g.hex(): role for g, role in sorted(neighbour_groups(groups, [group]).items())
                 },
+                "sync_scope_hex": _hexes(sync_scope(groups, [group], MAX_SCOPE)),
                 "vote_relay_topics": {
                     g.hex(): position.relay_topics("vote", g, groups, arrived_on=None)
                     for g in sorted(tree.levels)
@@ -104,15 +107,19 @@ def _hex(value: bytes | None) -> str | None:
     return None if value is None else value.hex()
 
 
+def _hexes(values: list[bytes] | None) -> list[str] | None:
+    return None if values is None else [value.hex() for value in values]
+
+
 def render() -> str:
     document = {
         "description": (
             "Gossip on the fractal (specs/network.md): topic names, message ids "
             "(SHA-256 of each topic in UTF-8 followed by a zero byte, then the data), "
             "and for a node serving each group of a small fractal, its topics, its "
-            "neighbour groups with their roles, and for a vote in each group, the topics "
-            "it relays it on (any other new event goes on all its topics but the one it "
-            "came on)."
+            "neighbour groups with their roles, the groups it syncs (null: all), and "
+            "for a vote in each group, the topics it relays it on (any other new "
+            "event goes on all its topics but the one it came on)."
         ),
         "names": _names(),
         "message_ids": _message_ids(),

@@ -102,6 +102,8 @@ VALID_FRAMES: list[tuple[str, Frame]] = [
     ("put", Frame(FrameType.PUT, [])),
     ("ack", Frame(FrameType.ACK)),
     ("end", Frame(FrameType.END)),
+    ("scope", Frame(FrameType.SCOPE, [bytes([1]) * 32, bytes([2]) * 32])),
+    ("scope_empty", Frame(FrameType.SCOPE, [])),
 ]
 INVALID_FRAMES: list[tuple[str, Any]] = [
     ("not_a_pair", [1]),
@@ -111,6 +113,10 @@ INVALID_FRAMES: list[tuple[str, Any]] = [
     ("get_short_id", [2, [bytes(31)]]),
     ("events_not_bytes", [3, ["x"]]),
     ("ack_with_payload", [5, 0]),
+    ("scope_too_many", [7, [n.to_bytes(32, "big") for n in range(1025)]]),
+    ("scope_short_id", [7, [bytes(31)]]),
+    ("scope_not_sorted", [7, [bytes([2]) * 32, bytes([1]) * 32]]),
+    ("scope_repeated", [7, [bytes([1]) * 32, bytes([1]) * 32]]),
 ]
 
 

@@ -60,6 +60,19 @@ def test_positions_follow_from_the_hierarchy_alone() -> None:
             if parent[up] is not None:
                 expected[parent[up]] = "grandparent"
         assert node["neighbours"] == expected
+        if parent[group] is None:
+            assert node["sync_scope_hex"] is None  # the root syncs everything
+        else:
+            path, up = [], group
+            while up is not None:
+                path.append(up)
+                up = parent[up]
+            below, frontier = [], [group]
+            while frontier:
+                frontier = [c for g in frontier for c in children[g]]
+                below.extend(frontier)
+            siblings = children[parent[group]]
+            assert node["sync_scope_hex"] == sorted({*path, *siblings, *below})
         assert "vote" in LOCAL_KINDS
         for voters, relayed in node["vote_relay_topics"].items():
             assert set(relayed) == topics(group) & topics(voters)
