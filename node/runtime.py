@@ -154,6 +154,7 @@ class Node:
             if self.gossip is not None:
                 await nursery.start(self.gossip.run)
             self.event_count = await self._store.events.count()
+            await self.sync.prepare()
             await self._load_peer_records()
             await self._announce()
             await self._refresh_topology()

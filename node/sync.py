@@ -39,7 +39,7 @@ from libp2p.peer.id import ID
 from node.ingest import ingest_raw
 from protocol.errors import Reason, Rejected
 from protocol.event import parse_event
-from protocol.reconcile import Reconciler
+from protocol.reconcile import RangeSource, Reconciler
 from protocol.sync_frames import (
     MAX_FRAME_SIZE,
     MAX_GET,
@@ -82,6 +82,8 @@ class SyncReport:
     offered: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    #: Seconds spent reconciling, fetching and ingesting, and offering.
+    phases: dict[str, float] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -144,6 +146,12 @@ class SyncService:
         self._on_stored = on_stored
         self._on_misbehaviour = on_misbehaviour
         self._sessions: defaultdict[str, int] = defaultdict(int)
+
+    async def prepare(self) -> None:
+        """Read the whole store's range index once, before the first
+        session needs it: a store keeps it in memory from then on
+        (storage/sqlite.py), so no session pays for building it."""
+        await self.store.events.with_ranges(_summarize_all)
 
     def attach(self, host: IHost) -> None:
         host.set_stream_handler(PROTOCOL_ID, self.answer)  # type: ignore[arg-type]
@@ -218,6 +226,7 @@ class SyncService:
         stream = await host.new_stream(peer, [PROTOCOL_ID])  # type: ignore[list-item]
         channel = _Channel(stream)
         groups = None if scope is None else sorted(set(scope))
+        started = trio.current_time()
         try:
             if groups is not None:
                 await channel.ask(Frame(FrameType.SCOPE, groups), FrameType.ACK)
@@ -232,6 +241,7 @@ class SyncService:
                 )
             report.rounds = reconciler.rounds
             report.need, report.have = len(reconciler.need), len(reconciler.have)
+            mark = _phase(report, "reconcile", started)
             fetched = await self._fetch(channel, sorted(reconciler.need))
             report.fetched = len(fetched)
             outcomes, stored, held = await _ingest_all(
@@ -261,7 +271,9 @@ class SyncService:
             report.outcomes = outcomes
             report.ingested = len(stored)
             report.held = len(held)
+            mark = _phase(report, "fetch", mark)
             report.offered = await self._offer(channel, sorted(reconciler.have))
+            _phase(report, "offer", mark)
             await channel.send(Frame(FrameType.END))
             await stream.close()
         except BaseException:
@@ -305,6 +317,16 @@ class SyncService:
                 offered += len(batch)
                 raws = raws[len(batch) :]
         return offered
+
+
+def _summarize_all(source: RangeSource) -> tuple[int, bytes]:
+    return source.summary((0, b""), None)
+
+
+def _phase(report: SyncReport, name: str, since: float) -> float:
+    now = trio.current_time()
+    report.phases[name] = round(now - since, 4)
+    return now
 
 
 def _fit(raws: Sequence[bytes]) -> list[bytes]:

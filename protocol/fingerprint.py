@@ -29,8 +29,14 @@ def id_limbs(event_id: bytes) -> tuple[int, ...]:
 
 
 def from_limb_sums(limb_sums: Sequence[int], count: int) -> bytes:
-    total = sum(value << (32 * index) for index, value in enumerate(limb_sums)) % _MOD
-    return _finish(total, count)
+    total = sum(value << (32 * index) for index, value in enumerate(limb_sums))
+    return from_sum(total, count)
+
+
+def from_sum(total: int, count: int) -> bytes:
+    """The fingerprint of ``count`` ids whose little-endian values add up
+    to ``total`` (any non-negative integer: reduced here)."""
+    return _finish(total % _MOD, count)
 
 
 def fingerprint(ids: Iterable[bytes]) -> bytes:

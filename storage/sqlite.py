@@ -36,11 +36,13 @@ import trio
 from protocol.errors import LocalError
 from protocol.event import SignedEvent
 from protocol.fingerprint import from_limb_sums, id_limbs
+from protocol.key_index import KeyIndex
 from protocol.reconcile import Bucket, RangeSource
 from storage.ingest import plan_ingest
 from storage.interface import (
     DEFAULT_LIMIT,
     IngestResult,
+    IngestStatus,
     Key,
     RangeSummary,
     StorageError,
@@ -94,6 +96,13 @@ class SqliteEventStore:
         """Take over ``connection``, already configured and migrated by ``_connect``."""
         self._thread = ConnectionThread(connection, LocalError("the store is closed"))
         self._run = self._thread.run
+        #: Every key in memory with running sums, for unscoped reconciliation
+        #: (protocol/key_index.py): built at the first, then kept up to date
+        #: by this connection's commits; rebuilt if another connection (a
+        #: command run beside the node) committed, as ``data_version`` tells.
+        #: Touched only on the connection's thread.
+        self._index: KeyIndex | None = None
+        self._index_version = -1
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> SqliteEventStore:
@@ -113,7 +122,27 @@ class SqliteEventStore:
         batch = list(events)
         if not batch:
             return []
-        return await self._run(lambda db: _ingest(db, batch, now_ms))
+        return await self._run(lambda db: self._ingest_and_index(db, batch, now_ms))
+
+    def _ingest_and_index(
+        self, db: sqlite3.Connection, batch: list[SignedEvent], now_ms: int
+    ) -> list[IngestResult]:
+        results = _ingest(db, batch, now_ms)
+        if self._index is not None:
+            self._index.add(
+                (event.ts, event.id)
+                for event, result in zip(batch, results, strict=True)
+                if result.status is IngestStatus.ACCEPTED
+            )
+        return results
+
+    def _key_index(self, db: sqlite3.Connection) -> KeyIndex:
+        (version,) = db.execute("PRAGMA data_version").fetchone()
+        if self._index is None or version != self._index_version:
+            rows = db.execute("SELECT ts, id FROM events ORDER BY ts, id")
+            self._index = KeyIndex(rows, presorted=True)
+            self._index_version = version
+        return self._index
 
     async def get(self, event_id: bytes) -> bytes | None:
         def work(db: sqlite3.Connection) -> bytes | None:
@@ -186,7 +215,9 @@ class SqliteEventStore:
     async def with_ranges(
         self, work: Callable[[RangeSource], _T], groups: Collection[bytes] | None = None
     ) -> _T:
-        scope = None if groups is None else sorted(set(groups))
+        if groups is None:
+            return await self._run(lambda db: work(self._key_index(db)))
+        scope = sorted(set(groups))
         return await self._run(lambda db: work(_SqliteRanges(db, scope)))
 
 

@@ -21,6 +21,8 @@ from event_factory import BOB, NOW_MS, note
 
 from protocol.errors import LocalError
 from protocol.event import SignedEvent
+from protocol.fingerprint import fingerprint
+from protocol.reconcile import RangeSource
 from storage import (
     IngestResult,
     IngestStatus,
@@ -317,3 +319,28 @@ def test_a_failed_migration_is_rolled_back_alone(tmp_path: Path) -> None:
 def test_migrations_must_be_numbered_in_order(tmp_path: Path) -> None:
     with connect(tmp_path / "m.db") as db, pytest.raises(LocalError):
         migrate(db, [SECOND])
+
+
+async def test_range_fingerprints_follow_commits_of_this_and_other_connections(
+    tmp_path: Path,
+) -> None:
+    """The in-memory key index of unscoped reconciliation sees this store's
+    own commits and, rebuilt, those of another process (a command run
+    beside the node)."""
+    path = tmp_path / "events.sqlite3"
+    everything = (0, b"")
+
+    def whole(source: RangeSource) -> tuple[int, bytes]:
+        return source.summary(everything, None)
+
+    async with open_sqlite_store(path) as node, open_sqlite_store(path) as beside:
+        first = [note(NOW_MS - i, text=f"n{i}") for i in range(5)]
+        await node.ingest(first, NOW_MS)
+        assert await node.with_ranges(whole) == (5, fingerprint(e.id for e in first))
+        mine = note(NOW_MS - 10, text="mine")
+        await node.ingest([mine], NOW_MS)
+        assert (await node.with_ranges(whole))[0] == 6
+        theirs = note(NOW_MS - 20, text="theirs")
+        await beside.ingest([theirs], NOW_MS)
+        everyone = [*first, mine, theirs]
+        assert await node.with_ranges(whole) == (7, fingerprint(e.id for e in everyone))
