@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Ids of events stored by the node itself, remembered until the watcher of
+#: the store's commits has passed them.
+OWN_IDS_KEPT = 100_000
 #: Kinds whose arrival can change whom a node links with or where it sits.
 TOPOLOGY_KINDS = frozenset(
     {"peer.record", "group.nodes", "group.admit", "group.leave", "group.charter"}
@@ -79,6 +82,9 @@ class NodeConfig:
     fresh_ms: int = 10 * 60_000
     #: The topology is recomputed at most this often (seconds).
     topology_delay_s: float = 0.5
+    #: How often the store is checked for events another process committed
+    #: (a command run beside the node), to fold and gossip them (seconds).
+    watch_interval_s: float = 1.0
 
 
 @dataclass
@@ -132,6 +138,10 @@ class Node:
         self._sync_wanted: set[ID] = set()
         self._sync_requested = trio.Event()
         self._stopping = trio.Event()
+        #: The store's commit sequence read so far, and the ids this node
+        #: stored itself since (the rest were committed by another process).
+        self._seq = 0
+        self._own: dict[bytes, None] = {}
 
     @property
     def store(self) -> NetworkStore:
@@ -155,12 +165,14 @@ class Node:
                 await nursery.start(self.gossip.run)
             self.event_count = await self._store.events.count()
             await self.sync.prepare()
+            self._seq = await self._store.events.last_committed()
             await self._load_peer_records()
             await self._announce()
             await self._refresh_topology()
             nursery.start_soon(self.links.run)
             nursery.start_soon(self._topology_loop)
             nursery.start_soon(self._sync_loop)
+            nursery.start_soon(self._watch_loop)
             logger.info(
                 "node running",
                 extra={"peer_id": str(self.peer_id), "addrs": self.addresses()},
@@ -223,13 +235,15 @@ class Node:
         await self._after_stored(raws, arrived_on=None, fresh_only=True)
 
     async def _after_stored(
-        self, raws: list[bytes], *, arrived_on: str | None, fresh_only: bool
+        self, raws: list[bytes], *, arrived_on: str | None, fresh_only: bool, own: bool = True
     ) -> None:
         self.event_count += len(raws)
         oldest_fresh = self.now_ms() - self.config.fresh_ms
         groups = self._store.state.groups
         for raw in raws:
             event = parse_event(raw)
+            if own:
+                self._own[event.id] = None
             if event.kind in TOPOLOGY_KINDS:
                 if event.kind == "peer.record":
                     self._note_peer_record(event)
@@ -305,6 +319,30 @@ class Node:
             with contextlib.suppress(Exception):  # a record may hold any bytes
                 addrs.append(Multiaddr(raw))
         return addrs
+
+    # -- what another process committed --
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await trio.sleep(self.config.watch_interval_s)
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Fold and gossip what was committed beside the node since the last
+        look: an act of ``ayllu propose``, ``ayllu vote``, ``ayllu event
+        import`` on this data directory while the node runs."""
+        while rows := await self._store.catch_up(self._seq, MAX_LIMIT):
+            self._seq = rows[-1][0]
+            foreign = [row.raw for _, row in rows if row.id not in self._own]
+            for _, row in rows:
+                self._own.pop(row.id, None)
+            if foreign:
+                logger.info("events committed beside the node", extra={"count": len(foreign)})
+                await self._after_stored(foreign, arrived_on=None, fresh_only=False, own=False)
+        # Ids recorded as stored here but committed before the last look (a
+        # race with the look itself) are never seen again: keep few.
+        while len(self._own) > OWN_IDS_KEPT:
+            self._own.pop(next(iter(self._own)))
 
     # -- sync --
 

@@ -160,6 +160,17 @@ class EventStore(Protocol):
         """How many events are stored."""
         ...
 
+    async def committed_after(self, seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """Up to ``limit`` events in the order this store committed them,
+        each with its local sequence number, after number ``seq`` (0: from
+        the first). How a running node notices what another process (a
+        command run beside it) committed; numbers mean nothing elsewhere."""
+        ...
+
+    async def last_committed(self) -> int:
+        """The sequence number of the last event committed (0: none)."""
+        ...
+
     async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
         """Count and fingerprint of the ids with lower <= (ts, id) < upper
         (``upper`` None: to the end)."""

@@ -106,6 +106,17 @@ class MemoryEventStore:
         await self._enter()
         return len(self._keys)
 
+    async def last_committed(self) -> int:
+        await self._enter()
+        return len(self._events)
+
+    async def committed_after(self, seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        check_limit(limit)
+        await self._enter()
+        # Insertion order is commit order; numbers start at 1.
+        stored = list(self._events.values())[max(seq, 0) : max(seq, 0) + limit]
+        return list(enumerate(stored, start=max(seq, 0) + 1))
+
     async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
         await self._enter()
         keys = self._range(lower, upper)

@@ -198,6 +198,17 @@ class SqliteEventStore:
     async def count(self) -> int:
         return await self._run(lambda db: db.execute("SELECT count(*) FROM events").fetchone()[0])
 
+    async def last_committed(self) -> int:
+        sql = "SELECT coalesce(max(seq), 0) FROM events"
+        return await self._run(lambda db: int(db.execute(sql).fetchone()[0]))
+
+    async def committed_after(self, seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        check_limit(limit)
+        sql = f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+        return await self._run(
+            lambda db: [(row[0], StoredEvent(*row[1:])) for row in db.execute(sql, (seq, limit))]
+        )
+
     async def range_summary(self, lower: Key, upper: Key | None) -> RangeSummary:
 
         def work(db: sqlite3.Connection) -> RangeSummary:

@@ -37,6 +37,7 @@ from storage.interface import (
     IngestResult,
     IngestStatus,
     Key,
+    StoredEvent,
 )
 from storage.sqlite import open_sqlite_store
 
@@ -95,6 +96,17 @@ class NetworkStore:
         """
         async with self._ingesting:
             return await self._ingest(list(events), now_ms)
+
+    async def catch_up(self, after_seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """Fold what the store committed after ``after_seq`` (including what
+        another process, a command run beside the node, committed) and
+        return it in commit order. Folding is idempotent, so events this
+        object ingested itself are returned without effect; holding the
+        ingest lock, no batch of its own is half done meanwhile."""
+        async with self._ingesting:
+            rows = await self.events.committed_after(after_seq, limit)
+            self.governance.add(parse_event(row.raw) for _, row in rows)
+            return rows
 
     async def _ingest(self, batch: list[SignedEvent], now_ms: int) -> list[IngestResult]:
         standing = await self._check_standing(batch, now_ms)

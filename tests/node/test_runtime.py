@@ -146,3 +146,27 @@ async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(tmp_path: Path)
                 assert b.counters.gossip_rejected == 0 and root.counters.gossip_rejected == 0
                 nursery.cancel_scope.cancel()
             await rogue_host.close()  # its sockets now, not at collection
+
+
+async def test_events_committed_beside_a_running_node_are_gossiped(tmp_path: Path) -> None:
+    """A command run on the data directory of a running node (here: another
+    store on the same file) commits an event; the node notices, folds and
+    gossips it."""
+    s, tree, node_keys = small_tree()
+    first, second = tree.children[s.net]
+    async with AsyncExitStack() as stack:
+        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
+        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
+        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], boot))
+        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
+        with trio.fail_after(20):
+            while not all(len(n.links.connected()) >= 2 for n in (a, b)):
+                await trio.sleep(0.05)
+        path = tmp_path / f"{key_of(node_keys[first]).hex()[:8]}.sqlite3"
+        proposal = s.propose(tree.members[first][0], first, title="Minka", text="Sábado.")
+        async with open_network_store(path, s.genesis) as beside:
+            [result] = await beside.ingest([proposal], s.now)
+            assert result.status is IngestStatus.ACCEPTED
+        await wait_for([b, root], proposal)
+        assert proposal.id.hex() in {p["id"] for p in a.store.state.proposals.describe_all(s.now)}
+        assert b.counters.gossip_stored + b.counters.sync_stored >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from functools import partial
@@ -526,3 +527,23 @@ async def test_a_scope_holds_only_its_groups_events(store: EventStore) -> None:
             inside.buckets(lower, upper, 9),
         )
     assert (await store.with_ranges(lambda source: source.summary((0, b""), None), []))[0] == 0
+
+
+async def test_commits_are_read_back_in_commit_order(store: EventStore) -> None:
+    """``committed_after``: what was committed after a sequence number, in
+    the order it was, however the keys sort."""
+    assert await store.last_committed() == 0
+    first = [note(NOW_MS - i * 1000, text=f"c{i}") for i in range(5)]
+    later = [note(NOW_MS - 99_000, text="older but later"), note(NOW_MS, text="last")]
+    await store.ingest(first, NOW_MS)
+    seen = await store.committed_after(0, 100)
+    assert [row.id for _, row in seen] == [e.id for e in first]
+    mark = seen[-1][0]
+    await store.ingest([*later, first[0]], NOW_MS)  # a duplicate is not committed again
+    after = await store.committed_after(mark, 100)
+    assert [row.id for _, row in after] == [e.id for e in later]
+    assert [row.raw for _, row in after] == [e.raw for e in later]
+    assert all(a < b for (a, _), (b, _) in itertools.pairwise([*seen, *after]))
+    assert await store.committed_after(after[-1][0], 100) == []
+    assert await store.last_committed() == after[-1][0]
+    assert len(await store.committed_after(0, 2)) == 2
