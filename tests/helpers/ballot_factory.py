@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from event_factory import signing_key
 from nacl.signing import SigningKey
-from network_factory import Scenario, key_of
+from network_factory import Fractal, Scenario, key_of
 
 from protocol.ballots import prepare_ring, vote_body, votes_hash
 from protocol.event import SignedEvent
@@ -156,3 +157,36 @@ def sum_result(
         group=group,
         refs=[ballot.id, *(p.id for p in parts)],
     )
+
+
+@dataclass
+class Election:
+    """An election of a region's coordinator, opened and with its rings."""
+
+    region: bytes
+    bases: list[bytes]
+    #: Each base group's members, founder first.
+    people: list[list[SigningKey]]
+    #: Founded the region and acts for it: opened the ballot.
+    founder: SigningKey
+    ballot: SignedEvent
+    rings: list[SignedEvent]
+
+
+def open_election(s: Scenario, fractal: Fractal) -> Election:
+    """The first region's coordinator, elected among the second members of
+    its first two base groups (options "a" and "b"), counted in those
+    groups, whose founders freeze their rings."""
+    region = next(iter(fractal.tree))
+    bases = fractal.tree[region][:2]
+    people = [fractal.members[b] for b in bases]
+    founder = people[0][0]
+    candidates = sorted([key_of(people[0][1]), key_of(people[1][1])])
+    ballot = open_ballot(
+        s, founder, region, counting_level=1, options=("a", "b"), candidates=candidates
+    )
+    rings = [
+        freeze_ring(s, people[i][0], ballot, bases[i], [key_of(p) for p in people[i]])
+        for i in range(2)
+    ]
+    return Election(region, bases, people, founder, ballot, rings)

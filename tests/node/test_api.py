@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from ballot_factory import cast, count_result, freeze_ring, open_ballot, sum_result
+from ballot_factory import cast, count_result, open_election, sum_result
 from event_factory import note, signing_key
 from nacl.signing import SigningKey
 from network_factory import Fractal, Scenario, build_fractal, key_of
@@ -84,18 +84,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     region = next(iter(fractal.tree))
     bases = fractal.tree[region]
     people = [fractal.members[b] for b in bases]
-    founder = people[0][0]  # founded the region, acts for it
     proposal = s.propose(people[0][1], region)
     s.support(people[1][1], proposal)
     comment = s.comment(people[1][2], proposal)
-    candidates = sorted([key_of(people[0][1]), key_of(people[1][1])])
-    ballot = open_ballot(
-        s, founder, region, counting_level=1, options=("a", "b"), candidates=candidates
-    )
-    rings = [
-        freeze_ring(s, people[i][0], ballot, bases[i], [key_of(p) for p in people[i]])
-        for i in range(2)
-    ]
+    election = open_election(s, fractal)
+    ballot, rings, founder = election.ballot, election.rings, election.founder
     s.now = ballot.event.body["opens"]
     votes = [[cast(s, rings[i], p, [0]) for p in people[i]] for i in range(2)]
     s.now = ballot.event.body["closes"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import trio
 from event_factory import note, signing_key
 from libp2p.peer.id import ID
@@ -70,103 +72,109 @@ async def wait_for(nodes: Sequence[Node], event: SignedEvent, timeout: float = 2
             await trio.sleep(0.05)
 
 
-async def test_nodes_find_each_other_and_gossip_along_the_tree(tmp_path: Path) -> None:
+@dataclass
+class Family:
+    """A root's node and its two children's, linked and running."""
+
+    scenario: Scenario
+    tree: Tree
+    node_keys: dict[bytes, SigningKey]
+    root: Node
+    a: Node
+    b: Node
+
+    @property
+    def groups(self) -> list[bytes]:
+        return self.tree.children[self.scenario.net]
+
+
+@pytest.fixture
+async def family(tmp_path: Path) -> AsyncIterator[Family]:
+    """The leaves know only the root's address (their bootstrap peer); they
+    learn each other's from the peer records they sync, and link."""
     s, tree, node_keys = small_tree()
-    root_key = node_keys[s.net]
+    first, second = tree.children[s.net]
     async with AsyncExitStack() as stack:
-        root = await stack.enter_async_context(running(tmp_path, s, root_key, CONFIG))
+        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
         boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
-        leaves = [
-            await stack.enter_async_context(running(tmp_path, s, node_keys[g], boot))
-            for g in tree.children[s.net]
-        ]
-        nodes = [root, *leaves]
-        # Each learns the others' addresses (peer records, by sync with the
-        # bootstrap peer) and links with its neighbours.
+        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], boot))
+        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
         with trio.fail_after(20):
-            while not all(len(n.links.connected()) >= 2 for n in leaves):
+            while not all(len(n.links.connected()) >= 2 for n in (a, b)):
                 await trio.sleep(0.05)
-        assert {g.hex() for g in leaves[0].position.served} == {tree.children[s.net][0].hex()}
-        roles = {link["peer_id"]: link["roles"] for link in leaves[0].links.describe()}
-        assert roles[str(root.peer_id)] == ["bootstrap", "parent"]
-        assert roles[str(leaves[1].peer_id)] == ["sibling"]
-
-        # A note submitted at one leaf reaches the others.
-        first = note(s.tick(), group=tree.children[s.net][0], net=s.net, text="asamblea")
-        result = await leaves[0].submit(first.raw)
-        assert result.status is IngestStatus.ACCEPTED
-        await wait_for(nodes, first)
-        assert any(n.counters.gossip_stored for n in nodes[1:] if n is not leaves[0])
-        status = leaves[0].status()
-        assert status["peer_id"] == str(leaves[0].peer_id)
-        assert status["events"] == len(s.events) + 1 + len(nodes)  # + the peer records
+        yield Family(s, tree, node_keys, root, a, b)
 
 
-async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(tmp_path: Path) -> None:
+async def test_nodes_find_each_other_and_gossip_along_the_tree(family: Family) -> None:
+    s, root, a, b = family.scenario, family.root, family.a, family.b
+    nodes = [root, a, b]
+    assert {g.hex() for g in a.position.served} == {family.groups[0].hex()}
+    roles = {link["peer_id"]: link["roles"] for link in a.links.describe()}
+    assert roles[str(root.peer_id)] == ["bootstrap", "parent"]
+    assert roles[str(b.peer_id)] == ["sibling"]
+
+    # A note submitted at one leaf reaches the others.
+    first = note(s.tick(), group=family.groups[0], net=s.net, text="asamblea")
+    result = await a.submit(first.raw)
+    assert result.status is IngestStatus.ACCEPTED
+    await wait_for(nodes, first)
+    assert root.counters.gossip_stored + b.counters.gossip_stored >= 1
+    status = a.status()
+    assert status["peer_id"] == str(a.peer_id)
+    assert status["events"] == len(s.events) + 1 + len(nodes)  # + the peer records
+
+
+async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family) -> None:
     """A peer that forwards garbage and forged events on a family topic: the
     node drops them, relays none to its sibling, scores the peer down, and
     goes on carrying valid events."""
-    s, tree, node_keys = small_tree()
-    first, second = tree.children[s.net]
-    async with AsyncExitStack() as stack:
-        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
-        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
-        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], boot))
-        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
-        with trio.fail_after(20):
-            while not all(len(n.links.connected()) >= 2 for n in (a, b)):
-                await trio.sleep(0.05)
+    s, root, a, b = family.scenario, family.root, family.a, family.b
+    first = family.groups[0]
 
-        async def relay_anything(data: bytes, forwarder: ID, topic: str) -> Verdict:
-            return Verdict.RELAY
+    async def relay_anything(data: bytes, forwarder: ID, topic: str) -> Verdict:
+        return Verdict.RELAY
 
-        rogue_host = make_host(signing_key("rogue"))
-        rogue = Gossip(rogue_host, GossipConfig(), relay_anything)
-        family = family_topic(s.net, s.net)
-        async with rogue_host.run([Multiaddr(LOOPBACK)]):
-            async with trio.open_nursery() as nursery:
-                await nursery.start(rogue.run)
-                await rogue.join({family})
-                await rogue_host.connect(info_from_p2p_addr(Multiaddr(a.addresses()[0])))
-                with trio.fail_after(20):
-                    while str(rogue_host.get_id()) not in a.gossip.peers(family):  # type: ignore[union-attr]
-                        await trio.sleep(0.05)
-                forged = note(s.tick(), group=first, net=s.net, text="falso")
-                tampered = forged.raw.replace(b"falso", b"FALSO")
-                for junk in (b"\xff\x00garbage", tampered):
-                    rogue.publish(family, junk)
-                with trio.fail_after(20):
-                    while a.counters.gossip_rejected < 2:
-                        await trio.sleep(0.05)
-                assert a.gossip is not None and a.gossip.score(rogue_host.get_id()) < 0
-                # Still carrying valid events, and never the invalid ones.
-                valid = note(s.tick(), group=first, net=s.net, text="asamblea")
-                await a.submit(valid.raw)
-                await wait_for([root, b], valid)
-                assert b.counters.gossip_rejected == 0 and root.counters.gossip_rejected == 0
-                nursery.cancel_scope.cancel()
-            await rogue_host.close()  # its sockets now, not at collection
+    rogue_host = make_host(signing_key("rogue"))
+    rogue = Gossip(rogue_host, GossipConfig(), relay_anything)
+    topic = family_topic(s.net, s.net)
+    async with rogue_host.run([Multiaddr(LOOPBACK)]):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(rogue.run)
+            await rogue.join({topic})
+            await rogue_host.connect(info_from_p2p_addr(Multiaddr(a.addresses()[0])))
+            with trio.fail_after(20):
+                while str(rogue_host.get_id()) not in a.gossip.peers(topic):  # type: ignore[union-attr]
+                    await trio.sleep(0.05)
+            forged = note(s.tick(), group=first, net=s.net, text="falso")
+            tampered = forged.raw.replace(b"falso", b"FALSO")
+            for junk in (b"\xff\x00garbage", tampered):
+                rogue.publish(topic, junk)
+            with trio.fail_after(20):
+                while a.counters.gossip_rejected < 2:
+                    await trio.sleep(0.05)
+            assert a.gossip is not None and a.gossip.score(rogue_host.get_id()) < 0
+            # Still carrying valid events, and never the invalid ones.
+            valid = note(s.tick(), group=first, net=s.net, text="asamblea")
+            await a.submit(valid.raw)
+            await wait_for([root, b], valid)
+            assert b.counters.gossip_rejected == 0 and root.counters.gossip_rejected == 0
+            nursery.cancel_scope.cancel()
+        await rogue_host.close()  # its sockets now, not at collection
 
 
-async def test_events_committed_beside_a_running_node_are_gossiped(tmp_path: Path) -> None:
+async def test_events_committed_beside_a_running_node_are_gossiped(
+    family: Family, tmp_path: Path
+) -> None:
     """A command run on the data directory of a running node (here: another
     store on the same file) commits an event; the node notices, folds and
     gossips it."""
-    s, tree, node_keys = small_tree()
-    first, second = tree.children[s.net]
-    async with AsyncExitStack() as stack:
-        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
-        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
-        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], boot))
-        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
-        with trio.fail_after(20):
-            while not all(len(n.links.connected()) >= 2 for n in (a, b)):
-                await trio.sleep(0.05)
-        path = tmp_path / f"{key_of(node_keys[first]).hex()[:8]}.sqlite3"
-        proposal = s.propose(tree.members[first][0], first, title="Minka", text="Sábado.")
-        async with open_network_store(path, s.genesis) as beside:
-            [result] = await beside.ingest([proposal], s.now)
-            assert result.status is IngestStatus.ACCEPTED
-        await wait_for([b, root], proposal)
-        assert proposal.id.hex() in {p["id"] for p in a.store.state.proposals.describe_all(s.now)}
-        assert b.counters.gossip_stored + b.counters.sync_stored >= 1
+    s, tree, root, a, b = family.scenario, family.tree, family.root, family.a, family.b
+    first = family.groups[0]
+    path = tmp_path / f"{key_of(family.node_keys[first]).hex()[:8]}.sqlite3"
+    proposal = s.propose(tree.members[first][0], first, title="Minka", text="Sábado.")
+    async with open_network_store(path, s.genesis) as beside:
+        [result] = await beside.ingest([proposal], s.now)
+        assert result.status is IngestStatus.ACCEPTED
+    await wait_for([b, root], proposal)
+    assert proposal.id.hex() in {p["id"] for p in a.store.state.proposals.describe_all(s.now)}
+    assert b.counters.gossip_stored + b.counters.sync_stored >= 1

@@ -5,7 +5,15 @@ from __future__ import annotations
 import random
 
 import pytest
-from ballot_factory import HOUR_MS, cast, count_result, freeze_ring, open_ballot, sum_result
+from ballot_factory import (
+    HOUR_MS,
+    cast,
+    count_result,
+    freeze_ring,
+    open_ballot,
+    open_election,
+    sum_result,
+)
 from event_factory import signing_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,27 +39,7 @@ def refused(governance: Governance, event: SignedEvent) -> Reason | None:
 @pytest.fixture
 def election() -> tuple[Scenario, dict[str, object]]:
     s = Scenario(root_level=3)
-    fractal = build_fractal(s, [3, 3], regions=1, bases=2)
-    region = next(iter(fractal.tree))
-    bases = fractal.tree[region]
-    people = [fractal.members[b] for b in bases]
-    founder = people[0][0]  # founded the region, acts for it
-    candidates = sorted([key_of(people[0][1]), key_of(people[1][1])])
-    ballot = open_ballot(
-        s, founder, region, counting_level=1, options=("a", "b"), candidates=candidates
-    )
-    rings = [
-        freeze_ring(s, people[i][0], ballot, bases[i], [key_of(p) for p in people[i]])
-        for i in range(2)
-    ]
-    return s, {
-        "region": region,
-        "bases": bases,
-        "people": people,
-        "ballot": ballot,
-        "rings": rings,
-        "founder": founder,
-    }
+    return s, vars(open_election(s, build_fractal(s, [3, 3], regions=1, bases=2)))
 
 
 def _vote_all(s: Scenario, ctx: dict, choices: list[list[int]]) -> list[list[SignedEvent]]:
@@ -247,19 +235,9 @@ def _election_once() -> tuple[Scenario, dict]:
     """One election with re-votes and a lie, built once (ring signing is slow)."""
     if "s" not in _CACHE:
         s = Scenario(root_level=3)
-        fractal = build_fractal(s, [3, 4], regions=1, bases=2)
-        region = next(iter(fractal.tree))
-        bases = fractal.tree[region]
-        people = [fractal.members[b] for b in bases]
-        founder = people[0][0]
-        candidates = sorted([key_of(people[0][1]), key_of(people[1][1])])
-        ballot = open_ballot(
-            s, founder, region, counting_level=1, options=("a", "b"), candidates=candidates
-        )
-        rings = [
-            freeze_ring(s, people[i][0], ballot, bases[i], [key_of(p) for p in people[i]])
-            for i in range(2)
-        ]
+        election = open_election(s, build_fractal(s, [3, 4], regions=1, bases=2))
+        people, ballot, rings = election.people, election.ballot, election.rings
+        region, founder = election.region, election.founder
         s.now = ballot.event.body["opens"]
         votes = [[cast(s, rings[i], p, [j % 2]) for j, p in enumerate(people[i])] for i in range(2)]
         votes[1].append(cast(s, rings[1], people[1][0], [0]))  # a re-vote
