@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +111,7 @@ class Node:
         store: NetworkStore,
         config: NodeConfig,
         *,
-        now_ms: Any = wall_clock_ms,
+        now_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.key = key
         self.public_key = bytes(key.verify_key)
@@ -196,7 +196,7 @@ class Node:
         [result] = await ingest_raw(self._store, [raw], self.now_ms(), self.network_id)
         if _stored(result):
             self.counters.api_stored += 1
-            await self._after_stored([raw], arrived_on=None, fresh_only=False)
+            self._after_stored([raw], arrived_on=None, fresh_only=False)
         return result
 
     async def publish(
@@ -206,14 +206,14 @@ class Node:
         published = await governance.publish(
             self._store, self.key, kind, body, group=group, now_ms=self.now_ms()
         )
-        await self._after_stored([published.event.raw], arrived_on=None, fresh_only=False)
+        self._after_stored([published.event.raw], arrived_on=None, fresh_only=False)
         return published.event
 
     async def _judge(self, data: bytes, forwarder: ID, topic: str) -> Verdict:
         [result] = await ingest_raw(self._store, [data], self.now_ms(), self.network_id)
         if _stored(result):
             self.counters.gossip_stored += 1
-            await self._after_stored([data], arrived_on=topic, fresh_only=False)
+            self._after_stored([data], arrived_on=topic, fresh_only=False)
             return Verdict.RELAY
         if result.status is IngestStatus.DUPLICATE:
             self.counters.gossip_duplicates += 1
@@ -232,9 +232,9 @@ class Node:
 
     async def _stored_by_sync(self, raws: list[bytes], peer: ID) -> None:
         self.counters.sync_stored += len(raws)
-        await self._after_stored(raws, arrived_on=None, fresh_only=True)
+        self._after_stored(raws, arrived_on=None, fresh_only=True)
 
-    async def _after_stored(
+    def _after_stored(
         self, raws: list[bytes], *, arrived_on: str | None, fresh_only: bool, own: bool = True
     ) -> None:
         self.event_count += len(raws)
@@ -338,7 +338,7 @@ class Node:
                 self._own.pop(row.id, None)
             if foreign:
                 logger.info("events committed beside the node", extra={"count": len(foreign)})
-                await self._after_stored(foreign, arrived_on=None, fresh_only=False, own=False)
+                self._after_stored(foreign, arrived_on=None, fresh_only=False, own=False)
         # Ids recorded as stored here but committed before the last look (a
         # race with the look itself) are never seen again: keep few.
         while len(self._own) > OWN_IDS_KEPT:
