@@ -19,6 +19,7 @@ import trio
 from click.core import ParameterSource
 
 from node.cli_ballots import BALLOT_COMMANDS
+from node.cli_bridge import bridge_group
 from node.cli_common import charter_rules_options, data_dir_option, now_ms
 from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
@@ -466,5 +467,5 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     }
 
 
-for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run):
+for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run, bridge_group):
     main.add_command(_command)

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import trio
 
-from protocol.errors import Rejected
+from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.validation import check_network
 from storage import IngestResult, IngestStatus
@@ -155,3 +156,49 @@ def _chunks(raws: Iterable[bytes], size: int) -> Iterable[list[bytes]]:
     iterator = iter(raws)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+
+
+@dataclass
+class Settled:
+    """What ``ingest_settling`` did with a set of events."""
+
+    #: Events by final outcome (accepted, duplicate, refused, rejected, held).
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Rejected and refused events by reason code.
+    reasons: dict[str, int] = field(default_factory=dict)
+    #: The events stored, in the order they were.
+    stored: list[bytes] = field(default_factory=list)
+    #: The events still held for refs that no one gave.
+    held: list[bytes] = field(default_factory=list)
+
+
+async def ingest_settling(
+    store: Committer, raws: Sequence[bytes], now_ms: int, net: bytes
+) -> Settled:
+    """Ingest events that may depend on one another in any order: what is
+    held for a missing ref is fed again once something new was stored, until
+    nothing changes."""
+    pending = list(raws)
+    counts: dict[str, int] = defaultdict(int)
+    reasons: dict[str, int] = defaultdict(int)
+    stored: list[bytes] = []
+    while pending:
+        results = await ingest_raw(store, pending, now_ms, net)
+        held: list[bytes] = []
+        progress = False
+        for raw, result in zip(pending, results, strict=True):
+            if result.status is IngestStatus.REJECTED and result.reason is Reason.MISSING_REFS:
+                held.append(raw)
+                continue
+            counts[result.status.value] += 1
+            if result.reason is not None:
+                reasons[result.reason.value] += 1
+            if result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED):
+                stored.append(raw)
+                progress = True
+        if not progress:
+            if held:
+                counts["held"] += len(held)
+            return Settled(dict(counts), dict(reasons), stored, held)
+        pending = held
+    return Settled(dict(counts), dict(reasons), stored, [])

@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 import trio
 from libp2p.abc import IHost, INetStream
@@ -36,7 +35,7 @@ from libp2p.exceptions import BaseLibp2pError
 from libp2p.io.msgio import VarIntLengthMsgReadWriter
 from libp2p.peer.id import ID
 
-from node.ingest import ingest_raw
+from node.ingest import ingest_settling
 from protocol.errors import Reason, Rejected
 from protocol.event import parse_event
 from protocol.reconcile import RangeSource, Reconciler
@@ -49,7 +48,6 @@ from protocol.sync_frames import (
     decode_frame,
     encode_frame,
 )
-from storage import IngestStatus
 from storage.state import NetworkStore
 
 logger = logging.getLogger(__name__)
@@ -207,10 +205,10 @@ class SyncService:
                     Frame(FrameType.EVENTS, _fit([found[i] for i in frame.payload if i in found]))
                 )
             elif frame.type is FrameType.PUT:
-                _, stored, _ = await _ingest_all(self.store, frame.payload, self.now_ms(), net)
+                settled = await ingest_settling(self.store, frame.payload, self.now_ms(), net)
                 await channel.send(Frame(FrameType.ACK))
-                if stored:
-                    await self._on_stored(stored, peer)
+                if settled.stored:
+                    await self._on_stored(settled.stored, peer)
             else:
                 raise Rejected(Reason.BAD_SYNC_MESSAGE, f"{frame.type.name} is an answer")
             first = False
@@ -244,9 +242,10 @@ class SyncService:
             mark = _phase(report, "reconcile", started)
             fetched = await self._fetch(channel, sorted(reconciler.need))
             report.fetched = len(fetched)
-            outcomes, stored, held = await _ingest_all(
+            settled = await ingest_settling(
                 self.store, fetched, self.now_ms(), self.store.genesis.network_id
             )
+            outcomes, stored, held = dict(settled.counts), settled.stored, settled.held
             # Refs may lie outside the session's scope (a sum of the root
             # refers to the sums of groups a leaf does not sync): fetch them
             # by id, and theirs, a bounded number of times.
@@ -258,11 +257,12 @@ class SyncService:
                 if not more:
                     break
                 report.fetched += len(more)
-                extra, newly, held = await _ingest_all(
+                extra = await ingest_settling(
                     self.store, [*more, *held], self.now_ms(), self.store.genesis.network_id
                 )
-                stored.extend(newly)
-                for name, number in extra.items():
+                stored.extend(extra.stored)
+                held = extra.held
+                for name, number in extra.counts.items():
                     if name != "held":
                         outcomes[name] = outcomes.get(name, 0) + number
             outcomes["held"] = len(held)
@@ -350,36 +350,6 @@ def _by_id(raws: Sequence[bytes]) -> dict[bytes, bytes]:
         except Rejected:
             continue
     return found
-
-
-async def _ingest_all(
-    store: NetworkStore, raws: Sequence[bytes], now_ms: int, net: bytes
-) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
-    """Ingest events that may depend on one another in any order: what is
-    held for a missing ref is fed again once something new was stored, until
-    nothing changes. Returns the count of each final outcome ("held": still
-    waiting for refs nobody sent), the events stored, in the order they
-    were, and the events still held."""
-    pending = list(raws)
-    counts: dict[str, int] = defaultdict(int)
-    stored: list[bytes] = []
-    while pending:
-        results = await ingest_raw(store, pending, now_ms, net)
-        held: list[bytes] = []
-        progress = False
-        for raw, result in zip(pending, results, strict=True):
-            if result.status is IngestStatus.REJECTED and result.reason is Reason.MISSING_REFS:
-                held.append(raw)
-                continue
-            counts[result.status.value] += 1
-            if result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED):
-                stored.append(raw)
-                progress = True
-        if not progress:
-            counts["held"] += len(held)
-            return dict(counts), stored, held
-        pending = held
-    return dict(counts), stored, []
 
 
 async def _reset(stream: INetStream) -> None:

@@ -99,6 +99,8 @@ class Reason(enum.StrEnum):
     # -- sync sessions (specs/sync.md) --
     BAD_SYNC_MESSAGE = "bad_sync_message"
     TOO_MANY_ROUNDS = "too_many_rounds"
+    # -- bundles (specs/bundle.md): bytes that are not a bundle --
+    BAD_BUNDLE = "bad_bundle"
     # -- proposals and deliberation (specs/ballots.md) --
     UNKNOWN_PROPOSAL = "unknown_proposal"
     UNKNOWN_TARGET = "unknown_target"
