@@ -18,6 +18,7 @@ import click
 import trio
 from click.core import ParameterSource
 
+from bootstrap.cli import bootstrap_group
 from node.cli_ballots import BALLOT_COMMANDS
 from node.cli_bridge import bridge_group
 from node.cli_common import charter_rules_options, data_dir_option, now_ms
@@ -467,5 +468,5 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     }
 
 
-for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run, bridge_group):
+for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run, bridge_group, bootstrap_group):
     main.add_command(_command)

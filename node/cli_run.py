@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from functools import partial
@@ -27,6 +28,7 @@ from typing import Any
 import click
 import trio
 from multiaddr import Multiaddr
+from nacl.signing import SigningKey
 from pythonjsonlogger.json import JsonFormatter
 
 from node.api import create_app, serve_api
@@ -34,7 +36,7 @@ from node.cli_common import load_key, node_dir
 from node.datadir import DataDir
 from node.files import write_durably
 from node.runtime import Node, NodeConfig
-from storage.state import open_network_store
+from storage.state import NetworkStore, open_network_store
 
 logger = logging.getLogger("ayllu")
 
@@ -42,39 +44,85 @@ RUNTIME_FILE = "node.json"
 DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001"
 
 
+#: Makes the node of a data directory: a community node, or an archive.
+NodeMaker = Callable[[SigningKey, NetworkStore, NodeConfig], Node]
+
+
+def node_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that runs nodes (``ayllu run``,
+    ``ayllu bootstrap run``)."""
+    options = [
+        click.option(
+            "--data-dir",
+            "data_dirs",
+            type=click.Path(file_okay=False, path_type=Path),
+            multiple=True,
+            required=True,
+            envvar="AYLLU_DATA_DIR",
+            show_envvar=True,
+            help="A node's data directory (made by 'ayllu init'); repeat to run several nodes.",
+        ),
+        click.option(
+            "--listen",
+            multiple=True,
+            default=(DEFAULT_LISTEN,),
+            show_default=True,
+            metavar="MULTIADDR",
+            help="Where to listen (repeatable). The n-th node of the process (from 0) "
+            "listens on the port plus n; port 0 picks a free one.",
+        ),
+        click.option(
+            "--bootstrap",
+            multiple=True,
+            metavar="MULTIADDR",
+            help="A peer to link with and sync from, with its /p2p/ peer id (repeatable).",
+        ),
+        click.option(
+            "--api",
+            "api_address",
+            metavar="HOST:PORT",
+            help="Serve the local HTTP API here (port plus n for the n-th node); off if not "
+            "given. It has no authentication: keep it on 127.0.0.1.",
+        ),
+        click.option(
+            "--sync-interval",
+            type=click.FloatRange(min=0.5),
+            default=30.0,
+            show_default=True,
+            help="Seconds between syncs with each neighbour and bootstrap peer.",
+        ),
+        click.option(
+            "--dht/--no-dht",
+            default=True,
+            show_default=True,
+            help="Announce the groups served in the Kademlia DHT and look up neighbours there.",
+        ),
+        click.option(
+            "--passphrase-file",
+            type=click.File("rb"),
+            help="The passphrase of sealed node keys, on this file's first line (else asked for).",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["debug", "info", "warning", "error"]),
+            default="info",
+            show_default=True,
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["json", "text"]),
+            default="json",
+            show_default=True,
+            help="json: one object per line on stderr, for log collectors.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.option(
-    "--data-dir",
-    "data_dirs",
-    type=click.Path(file_okay=False, path_type=Path),
-    multiple=True,
-    required=True,
-    envvar="AYLLU_DATA_DIR",
-    show_envvar=True,
-    help="A node's data directory (made by 'ayllu init'); repeat to run several nodes.",
-)
-@click.option(
-    "--listen",
-    multiple=True,
-    default=(DEFAULT_LISTEN,),
-    show_default=True,
-    metavar="MULTIADDR",
-    help="Where to listen (repeatable). The n-th node of the process (from 0) "
-    "listens on the port plus n; port 0 picks a free one.",
-)
-@click.option(
-    "--bootstrap",
-    multiple=True,
-    metavar="MULTIADDR",
-    help="A peer to link with and sync from, with its /p2p/ peer id (repeatable).",
-)
-@click.option(
-    "--api",
-    "api_address",
-    metavar="HOST:PORT",
-    help="Serve the local HTTP API here (port plus n for the n-th node); off if not given. "
-    "It has no authentication: keep it on 127.0.0.1.",
-)
+@node_options
 @click.option(
     "--sync-only",
     is_flag=True,
@@ -82,63 +130,49 @@ DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001"
     "(for a metered or slow link).",
 )
 @click.option(
-    "--sync-interval",
-    type=click.FloatRange(min=0.5),
-    default=30.0,
+    "--mdns/--no-mdns",
+    default=True,
     show_default=True,
-    help="Seconds between syncs with each neighbour and bootstrap peer.",
+    help="Find this network's nodes on the local network (mDNS), with no bootstrap.",
 )
-@click.option(
-    "--passphrase-file",
-    type=click.File("rb"),
-    help="The passphrase of sealed node keys, on this file's first line (else asked for).",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "text"]),
-    default="json",
-    show_default=True,
-    help="json: one object per line on stderr, for log collectors.",
-)
-def run(
-    data_dirs: tuple[Path, ...],
-    listen: tuple[str, ...],
-    bootstrap: tuple[str, ...],
-    api_address: str | None,
-    sync_only: bool,
-    sync_interval: float,
-    passphrase_file: Any,
-    log_level: str,
-    log_format: str,
-) -> None:
+def run(sync_only: bool, mdns: bool, **options: Any) -> None:
     """Run the node(s) until SIGINT or SIGTERM: link with the neighbouring
     groups' nodes, gossip and sync events, serve the local API.
 
     Every event is committed to the store before it is acknowledged or
     gossiped, so killing the process loses nothing acknowledged."""
+    launch(Node, relay=not sync_only, mdns=mdns, **options)
+
+
+def launch(
+    make: NodeMaker,
+    *,
+    data_dirs: tuple[Path, ...],
+    listen: tuple[str, ...],
+    bootstrap: tuple[str, ...],
+    api_address: str | None,
+    sync_interval: float,
+    dht: bool,
+    passphrase_file: Any,
+    log_level: str,
+    log_format: str,
+    **config: Any,
+) -> None:
+    """Check the options, load the keys, then run ``make``'s nodes (with
+    the rest of ``config``) until a signal."""
     api = _host_port(api_address) if api_address is not None else None
     shifted = [[_shift(address, n) for address in listen] for n in range(len(data_dirs))]
     dirs = [node_dir(path) for path in data_dirs]
     keys = [load_key(d.key_path, passphrase_file) for d in dirs]
     _configure_logging(log_level, log_format)
-    base = NodeConfig(
-        listen=list(listen),
-        bootstrap=list(bootstrap),
-        relay=not sync_only,
-        sync_interval_s=sync_interval,
-    )
+    base = NodeConfig(bootstrap=list(bootstrap), sync_interval_s=sync_interval, dht=dht, **config)
     configs = [replace(base, listen=addresses) for addresses in shifted]
     apis = [None if api is None else (api[0], api[1] and api[1] + n) for n in range(len(dirs))]
-    trio.run(partial(_run_nodes, dirs, keys, configs, apis))
+    trio.run(partial(_run_nodes, make, dirs, keys, configs, apis))
 
 
 async def _run_nodes(
+    make: NodeMaker,
     dirs: list[DataDir],
     keys: list[Any],
     configs: list[NodeConfig],
@@ -155,7 +189,7 @@ async def _run_nodes(
                 store = await stack.enter_async_context(
                     open_network_store(data_dir.store_path, genesis)
                 )
-                node = Node(key, store, config)
+                node = make(key, store, config)
                 await nursery.start(node.run)
                 nodes.append(node)
                 bound = None
@@ -230,5 +264,7 @@ def _configure_logging(level: str, form: str) -> None:
         # message's topic (a sync-only link), which is every message.
         logging.getLogger("libp2p").setLevel(logging.WARNING)
         logging.getLogger("libp2p.pubsub.gossipsub").setLevel(logging.ERROR)
+        # And the DHT warns of every stream a peer closes after its answer.
+        logging.getLogger("libp2p.kad_dht").setLevel(logging.ERROR)
         # One line per API request is for debugging.
         logging.getLogger("node.api.access").setLevel(logging.WARNING)

@@ -86,6 +86,14 @@ class Links:
             fresh[peer] = link
         self.links = fresh
 
+    def learn(self, peer: ID, addrs: list[Multiaddr]) -> None:
+        """Addresses found for a wanted peer some other way (the DHT)."""
+        link = self.links.get(peer)
+        if link is not None and addrs:
+            link.addrs, link.next_try = list(addrs), 0.0
+            if link.state == "no-address":
+                link.state = "idle"
+
     def connected(self) -> list[ID]:
         return [peer for peer, link in self.links.items() if link.state == "connected"]
 

@@ -37,6 +37,7 @@ from multiaddr import Multiaddr
 from nacl.signing import SigningKey
 
 from node import governance
+from node.discovery import Discovery, enable_mdns
 from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import make_host, peer_of
 from node.ingest import ingest_raw
@@ -82,6 +83,18 @@ class NodeConfig:
     fresh_ms: int = 10 * 60_000
     #: The topology is recomputed at most this often (seconds).
     topology_delay_s: float = 0.5
+    #: Find neighbours with no peer record in the Kademlia DHT, and announce
+    #: the groups served there (node/discovery.py).
+    dht: bool = True
+    #: Find this network's nodes on the local network by mDNS.
+    mdns: bool = False
+    #: An archive (a bootstrap peer): sync with every peer that connects,
+    #: not only with the links it keeps.
+    archive: bool = False
+    #: Seconds between announcements of the groups served, in the DHT.
+    provide_interval_s: float = 600.0
+    #: How often the node looks up neighbours it has no address for.
+    lookup_interval_s: float = 2.0
     #: How often the store is checked for events another process committed
     #: (a command run beside the node), to fold and gossip them (seconds).
     watch_interval_s: float = 1.0
@@ -125,7 +138,13 @@ class Node:
             store, now_ms=now_ms, on_stored=self._stored_by_sync, on_misbehaviour=self._misbehaved
         )
         self.gossip = Gossip(self.host, config.gossip, self._judge) if config.relay else None
+        if config.mdns:
+            enable_mdns(self.host, self.network_id)
+        self.discovery = Discovery(self.host) if config.dht or config.mdns else None
         self.links = Links(self.host, self._connected)
+        #: The groups each wanted peer serves, to look it up by.
+        self._groups_of: dict[ID, set[bytes]] = {}
+        self._nursery: trio.Nursery | None = None
         self.position = Position(self.network_id, (), frozenset())
         #: The groups whose events this node syncs (None: all).
         self.scope: list[bytes] | None = None
@@ -161,8 +180,12 @@ class Node:
     async def _serve(self, task_status: TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:
             self.sync.attach(self.host)
+            self._nursery = nursery
             if self.gossip is not None:
                 await nursery.start(self.gossip.run)
+            if self.discovery is not None:
+                await nursery.start(self.discovery.run)
+                nursery.start_soon(self._discovery_loop)
             self.event_count = await self._store.events.count()
             await self.sync.prepare()
             self._seq = await self._store.events.last_committed()
@@ -298,11 +321,17 @@ class Node:
         if self.gossip is not None:
             await self.gossip.join(set(self.position.topics))
         wanted: dict[ID, tuple[set[str], list[Multiaddr]]] = {}
+        self._groups_of = {}
         for group_id, role in neighbour_groups(groups, served).items():
             for node_key in groups.group(group_id).nodes:
                 peer = peer_of(node_key)
                 roles, addrs = wanted.setdefault(peer, (set(), self._addrs_of(node_key)))
                 roles.add(role)
+                self._groups_of.setdefault(peer, set()).add(group_id)
+        if self.discovery is not None:
+            for info in self.discovery.local_peers.values():
+                roles, addrs = wanted.setdefault(info.peer_id, (set(), list(info.addrs)))
+                roles.add("local")
         for info in self.bootstrap:
             roles, addrs = wanted.setdefault(info.peer_id, (set(), list(info.addrs)))
             roles.add("bootstrap")
@@ -319,6 +348,44 @@ class Node:
             with contextlib.suppress(Exception):  # a record may hold any bytes
                 addrs.append(Multiaddr(raw))
         return addrs
+
+    # -- discovery --
+
+    async def _discovery_loop(self) -> None:
+        """Announce the groups served; look up the neighbours with no address;
+        take in what mDNS found."""
+        assert self.discovery is not None
+        provided: dict[bytes, float] = {}
+        while True:
+            with trio.move_on_after(self.config.lookup_interval_s):
+                await self.discovery.changed.wait()
+            if self.discovery.changed.is_set():
+                self.discovery.changed = trio.Event()
+                self._topology_stale.set()
+            now = trio.current_time()
+            due = [
+                group_id
+                for group_id in self.position.served
+                if now - provided.get(group_id, -1e9) >= self.config.provide_interval_s
+            ]
+            for group_id in due if self.links.connected() else []:
+                if await self.discovery.provide(group_id):
+                    provided[group_id] = now
+            for link in list(self.links.links.values()):
+                if link.state == "no-address":
+                    await self._look_up(link.peer)
+
+    async def _look_up(self, peer: ID) -> None:
+        """Ask the DHT who serves the groups ``peer`` serves, and take the
+        addresses of ``peer`` itself only: the groups' nodes are named by
+        signed events, and a provider record naming another peer proves
+        nothing."""
+        assert self.discovery is not None
+        for group_id in sorted(self._groups_of.get(peer, ())):
+            for info in await self.discovery.providers(group_id):
+                if info.peer_id == peer and info.addrs:
+                    self.links.learn(peer, list(info.addrs))
+                    return
 
     # -- what another process committed --
 
@@ -348,6 +415,10 @@ class Node:
 
     def _connected(self, peer: ID) -> None:
         self._want_sync(peer)
+        link = self.links.links.get(peer)
+        if self.discovery is not None and self._nursery is not None and link is not None:
+            # Any linked peer routes DHT queries; a bootstrap peer first of all.
+            self._nursery.start_soon(self.discovery.add_peer, peer)
 
     def _want_sync(self, peer: ID) -> None:
         self._sync_wanted.add(peer)
@@ -361,6 +432,8 @@ class Node:
             self._sync_requested = trio.Event()
             if trio.current_time() >= next_round:
                 self._sync_wanted.update(self.links.connected())
+                if self.config.archive:
+                    self._sync_wanted.update(self.host.get_connected_peers())
                 next_round = trio.current_time() + self.config.sync_interval_s
             wanted, self._sync_wanted = sorted(self._sync_wanted, key=str), set()
             for peer in wanted:

@@ -90,6 +90,7 @@ class LocalNetwork:
             "127.0.0.1:0",
             "--sync-interval",
             str(self.sync_interval_s),
+            "--no-mdns",  # the nodes find each other by their peer records
             *extra,
         ]
         if self.scenario.net not in groups:

@@ -23,7 +23,8 @@ from storage.state import open_network_store
 def _start(data_dir: DataDir, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", "from node.cli import main; main()", "run",
-         "--data-dir", str(data_dir.root), "--listen", LOOPBACK, "--api", "127.0.0.1:0", *extra],
+         "--data-dir", str(data_dir.root), "--listen", LOOPBACK, "--api", "127.0.0.1:0",
+         "--no-mdns", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),

@@ -1,0 +1,27 @@
+"""``ayllu bootstrap run``: the bootstrap peer operators run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from bootstrap.peer import archive
+from node.cli_run import launch, node_options
+
+
+@click.group(name="bootstrap")
+def bootstrap_group() -> None:
+    """Run a bootstrap peer: first contact, discovery, an archive."""
+
+
+@bootstrap_group.command(name="run")
+@node_options
+def run(**options: Any) -> None:
+    """Run a bootstrap peer until SIGINT or SIGTERM: a Kademlia DHT server
+    (which peers serve which group), a rendezvous point, and an archive
+    that syncs every event with every peer that connects and answers
+    anyone's sync. It joins no gossip topic and holds no authority: every
+    event it serves is signed by its author and checked by its receiver.
+    Give it an 'ayllu init' data directory of the network it serves."""
+    launch(archive, relay=False, archive=True, **options)

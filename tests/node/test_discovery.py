@@ -1,0 +1,100 @@
+"""Discovery (node/discovery.py, bootstrap/peer.py): nodes that know only a
+bootstrap directory, which stores nothing, find their neighbours through
+the DHT; two nodes with no bootstrap at all find each other by mDNS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import trio
+from directory_peer import Directory
+from event_factory import note, signing_key
+from nacl.signing import SigningKey
+from network_factory import Scenario, Tree, build_tree, key_of
+
+from node.runtime import Node, NodeConfig
+from storage import IngestStatus
+from storage.state import open_network_store
+
+LOOPBACK = "/ip4/127.0.0.1/tcp/0"
+
+
+def small_tree() -> tuple[Scenario, Tree, dict[bytes, SigningKey]]:
+    s = Scenario(root_level=2)
+    tree = build_tree(s, fanout=2, size=3)
+    node_keys = {group: signing_key(f"node {group.hex()}") for group in tree.levels}
+    for group, key in node_keys.items():
+        s.name_nodes(tree.actors[group], group, [key_of(key)])
+    return s, tree, node_keys
+
+
+@asynccontextmanager
+async def running(
+    tmp: Path, s: Scenario, key: SigningKey, config: NodeConfig
+) -> AsyncIterator[Node]:
+    async with (
+        open_network_store(tmp / f"{key_of(key).hex()[:8]}.sqlite3", s.genesis) as store,
+        trio.open_nursery() as nursery,
+    ):
+        results = await store.ingest(s.events, s.now)
+        assert {r.status for r in results} == {IngestStatus.ACCEPTED}
+        node = Node(key, store, config)
+        await nursery.start(node.run)
+        try:
+            yield node
+        finally:
+            node.stop()
+
+
+async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> None:
+    """No node knows another's address, and the directory holds no event:
+    each announces the group it serves in the DHT and looks up its
+    neighbours' groups there."""
+    s, tree, node_keys = small_tree()
+    directory = Directory(signing_key("directory"), [LOOPBACK])
+    async with trio.open_nursery() as nursery:
+        await nursery.start(directory.run)
+        config = NodeConfig(
+            listen=(LOOPBACK,),
+            bootstrap=tuple(directory.addresses()),
+            sync_interval_s=2.0,
+            topology_delay_s=0.05,
+            lookup_interval_s=0.5,
+        )
+        async with AsyncExitStack() as stack:
+            root, a, b = [
+                await stack.enter_async_context(running(tmp_path, s, node_keys[g], config))
+                for g in (s.net, *tree.children[s.net])
+            ]
+            with trio.fail_after(30):
+                while not all(len(n.links.connected()) >= 3 for n in (a, b)):
+                    await trio.sleep(0.1)
+            roles = {link["peer_id"]: link["roles"] for link in a.links.describe()}
+            assert roles[str(root.peer_id)] == ["parent"] and roles[str(b.peer_id)] == ["sibling"]
+            assert directory.discovery.dht.provider_store.size() >= 3
+            # And now linked, they gossip and sync as ever.
+            event = note(s.tick(), group=tree.children[s.net][0], net=s.net, text="tinkunakuy")
+            await a.submit(event.raw)
+            with trio.fail_after(20):
+                while not all([await n.store.events.has([event.id]) for n in (root, b)]):
+                    await trio.sleep(0.05)
+        directory.stop()
+
+
+async def test_two_nodes_find_each_other_by_mdns(tmp_path: Path) -> None:
+    """No bootstrap, no DHT: two nodes of one network on one local network."""
+    s, tree, node_keys = small_tree()
+    config = NodeConfig(listen=(LOOPBACK,), dht=False, mdns=True, sync_interval_s=2.0)
+    first, second = tree.children[s.net]
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], config))
+        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], config))
+        event = note(s.tick(), group=first, net=s.net, text="kayllapi")
+        await a.submit(event.raw)
+        with trio.fail_after(60):  # mDNS queries back off under load
+            while not await b.store.events.has([event.id]):
+                await trio.sleep(0.1)
+        roles = {link["peer_id"]: link["roles"] for link in b.links.describe()}
+        assert "local" in roles[str(a.peer_id)]
