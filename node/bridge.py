@@ -194,7 +194,7 @@ async def _ingest(
     for name, number in settled.counts.items():
         if name != "held":
             report.counts[name] = report.counts.get(name, 0) + number
-    for reason, number in settled.reasons.items():
+    for reason, number in [*settled.rejected.items(), *settled.refused.items()]:
         report.reasons[reason] = report.reasons.get(reason, 0) + number
     return settled.held
 

@@ -164,8 +164,10 @@ class Settled:
 
     #: Events by final outcome (accepted, duplicate, refused, rejected, held).
     counts: dict[str, int] = field(default_factory=dict)
-    #: Rejected and refused events by reason code.
-    reasons: dict[str, int] = field(default_factory=dict)
+    #: Rejected events (not stored) by reason code, and refused ones
+    #: (stored without effect).
+    rejected: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
     #: The events stored, in the order they were.
     stored: list[bytes] = field(default_factory=list)
     #: The events still held for refs that no one gave.
@@ -180,7 +182,10 @@ async def ingest_settling(
     nothing changes."""
     pending = list(raws)
     counts: dict[str, int] = defaultdict(int)
-    reasons: dict[str, int] = defaultdict(int)
+    reasons: dict[IngestStatus, dict[str, int]] = {
+        IngestStatus.REJECTED: defaultdict(int),
+        IngestStatus.REFUSED: defaultdict(int),
+    }
     stored: list[bytes] = []
     while pending:
         results = await ingest_raw(store, pending, now_ms, net)
@@ -192,13 +197,21 @@ async def ingest_settling(
                 continue
             counts[result.status.value] += 1
             if result.reason is not None:
-                reasons[result.reason.value] += 1
+                reasons[result.status][result.reason.value] += 1
             if result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED):
                 stored.append(raw)
                 progress = True
         if not progress:
             if held:
                 counts["held"] += len(held)
-            return Settled(dict(counts), dict(reasons), stored, held)
+            break
         pending = held
-    return Settled(dict(counts), dict(reasons), stored, [])
+    else:
+        held = []
+    return Settled(
+        dict(counts),
+        dict(reasons[IngestStatus.REJECTED]),
+        dict(reasons[IngestStatus.REFUSED]),
+        stored,
+        held,
+    )

@@ -200,18 +200,21 @@ class SyncService:
                 )
                 await channel.send(Frame(FrameType.RECONCILE, answer))
             elif frame.type is FrameType.GET:
-                found = await self.store.events.get_many(frame.payload)
-                await channel.send(
-                    Frame(FrameType.EVENTS, _fit([found[i] for i in frame.payload if i in found]))
-                )
+                await channel.send(Frame(FrameType.EVENTS, _fit(await self._events(frame.payload))))
             elif frame.type is FrameType.PUT:
                 settled = await ingest_settling(self.store, frame.payload, self.now_ms(), net)
                 await channel.send(Frame(FrameType.ACK))
+                self._blame(peer, settled.rejected)
                 if settled.stored:
                     await self._on_stored(settled.stored, peer)
             else:
                 raise Rejected(Reason.BAD_SYNC_MESSAGE, f"{frame.type.name} is an answer")
             first = False
+
+    async def _events(self, ids: list[bytes]) -> list[bytes]:
+        """The events of ``ids`` this node holds, in the order asked."""
+        found = await self.store.events.get_many(ids)
+        return [found[i] for i in ids if i in found]
 
     # -- initiator --
 
@@ -229,9 +232,7 @@ class SyncService:
             if groups is not None:
                 await channel.ask(Frame(FrameType.SCOPE, groups), FrameType.ACK)
             reconciler = Reconciler(initiator=True)
-            message: bytes | None = await self.store.events.with_ranges(
-                reconciler.initiate, groups
-            )
+            message: bytes | None = await self.store.events.with_ranges(reconciler.initiate, groups)
             while message is not None:
                 answer = await channel.ask(Frame(FrameType.RECONCILE, message), FrameType.RECONCILE)
                 message = await self.store.events.with_ranges(
@@ -246,6 +247,7 @@ class SyncService:
                 self.store, fetched, self.now_ms(), self.store.genesis.network_id
             )
             outcomes, stored, held = dict(settled.counts), settled.stored, settled.held
+            self._blame(peer, settled.rejected)
             # Refs may lie outside the session's scope (a sum of the root
             # refers to the sums of groups a leaf does not sync): fetch them
             # by id, and theirs, a bounded number of times.
@@ -262,6 +264,7 @@ class SyncService:
                 )
                 stored.extend(extra.stored)
                 held = extra.held
+                self._blame(peer, extra.rejected)
                 for name, number in extra.counts.items():
                     if name != "held":
                         outcomes[name] = outcomes.get(name, 0) + number
@@ -301,6 +304,14 @@ class SyncService:
             fetched.extend(got.values())
             pending = [event_id for event_id in pending if event_id not in got]
         return fetched
+
+    def _blame(self, peer: ID, rejected: dict[str, int]) -> None:
+        """A peer that sent events the ingest rejected (forged, malformed, of
+        another network) misbehaved; refused ones are honest (the state
+        judged them, and stores them)."""
+        if rejected and self._on_misbehaviour is not None:
+            logger.info("sync: %s sent rejected events: %s", peer, rejected)
+            self._on_misbehaviour(peer, ",".join(sorted(rejected)))
 
     async def _missing_refs(self, held: list[bytes]) -> list[bytes]:
         wanted = {ref for raw in held for ref in parse_event(raw).refs}

@@ -177,3 +177,44 @@ async def test_a_scoped_session_reconciles_its_groups_events_only(tmp_path: Path
         await channel.write_msg(encode_frame(Frame(FrameType.SCOPE, [s.net])))
         with pytest.raises((StreamReset, StreamEOF, EOFError)), trio.fail_after(5):
             await channel.read_msg()  # the session is cut off
+
+
+class _Forger(SyncService):
+    """A bootstrap peer that lies: it serves one event with a forged
+    signature (same id: the id covers the unsigned event only)."""
+
+    def __init__(self, store: NetworkStore, victim: SignedEvent, now_ms: int) -> None:
+        super().__init__(store, now_ms=lambda: now_ms)
+        self.victim = victim
+
+    async def _events(self, ids: list[bytes]) -> list[bytes]:
+        raws = await super()._events(ids)
+        forged = self.victim.raw[:-64] + bytes(64)
+        return [forged if raw == self.victim.raw else raw for raw in raws]
+
+
+async def test_a_lying_bootstrap_is_caught_and_routed_around(tmp_path: Path) -> None:
+    """The liar withholds some events and forges another: the node rejects
+    the forgery, blames the liar, and gets everything from an honest peer."""
+    s, events = story()
+    core = [e for e in events if e.kind != "note"]
+    chats = [e for e in events if e.kind == "note" and not e.refs]
+    forged, hidden = chats[0], chats[1]
+    blamed: list[tuple[str, str]] = []
+    async with (
+        node(tmp_path, "a", s, core) as (host_a, store_a, _),
+        node(tmp_path, "liar", s, [*core, forged]) as (host_l, store_l, _),
+        node(tmp_path, "honest", s, [*core, forged, hidden]) as (host_h, _, _),
+    ):
+        liar = _Forger(store_l, forged, s.now)
+        liar.attach(host_l)
+        sync_a = SyncService(
+            store_a, now_ms=lambda: s.now, on_misbehaviour=lambda p, r: blamed.append((str(p), r))
+        )
+        await connect(host_a, host_l)
+        await connect(host_a, host_h)
+        lied = await sync_a.sync_with(host_a, host_l.get_id())
+        assert lied.outcomes.get("rejected") == 1 and not await store_a.events.has([forged.id])
+        assert blamed == [(str(host_l.get_id()), "bad_signature")]
+        await sync_a.sync_with(host_a, host_h.get_id())
+        assert await store_a.events.has([forged.id, hidden.id]) == {forged.id, hidden.id}
