@@ -10,6 +10,8 @@ serves an event's wire bytes (``application/cbor``):
 method   path                   answer
 =======  =====================  ==============================================
 GET      /v1/status             the node's own status (``NodeApi.status``)
+GET      /v1/health             ok (200) or degraded (503), and why
+GET      /metrics               Prometheus text metrics (node/metrics.py)
 POST     /v1/events             submit one signed event: 201 accepted,
                                 200 duplicate, 202 refused, 422 rejected
 GET      /v1/events             stored events' metadata, oldest first, paged
@@ -69,6 +71,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 from hypercorn.typing import ASGIFramework
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -78,6 +81,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node import governance
+from node.metrics import Metrics, MetricsCollector
 from protocol.cbor import MAX_SIZE
 from protocol.event import ID_SIZE, KEY_SIZE
 from storage import MAX_LIMIT, IngestResult, IngestStatus, Key
@@ -140,6 +144,10 @@ class NodeApi(Protocol):
         """Validate, commit and gossip one wire-format event."""
         ...
 
+    def metrics(self) -> Metrics: ...  # node/metrics.py
+
+    def health(self) -> dict[str, Any]: ...  # "status": "ok" or "degraded"
+
 
 class _Problem(Exception):
     """An error answer, raised from deep in a handler: the status, a reason
@@ -172,6 +180,8 @@ def create_app(node: NodeApi) -> Starlette:
     api = _Handlers(node)
     routes = [
         Route("/v1/status", api.status, methods=["GET"]),
+        Route("/v1/health", api.health, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
         Route("/v1/events", api.list_events, methods=["GET"]),
         Route("/v1/events", api.submit, methods=["POST"]),
         Route("/v1/events/{id}", api.get_event, methods=["GET"]),
@@ -244,6 +254,18 @@ class _Handlers:
 
     def __init__(self, node: NodeApi) -> None:
         self.node = node
+        # A registry of this node's own: several nodes may share a process.
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(MetricsCollector(node.metrics))
+
+    async def health(self, request: Request) -> Response:
+        health = self.node.health()
+        ok = health.get("status") == "ok"
+        status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
+        return JSONResponse(health, status_code=status)
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def status(self, request: Request) -> Response:
         return JSONResponse(self.node.status())

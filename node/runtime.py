@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import make_host, peer_of
 from node.ingest import ingest_raw
 from node.links import Links
+from node.metrics import Metrics
 from node.sync import SyncService, wall_clock_ms
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent, parse_event
@@ -150,6 +152,10 @@ class Node:
         self.scope: list[bytes] | None = None
         self.counters = Counters()
         self.event_count = 0
+        self.events_by_kind: Counter[str] = Counter()
+        #: Events refused entry (by gossip, sync or the API), by reason code.
+        self.rejected_by_reason: Counter[str] = Counter()
+
         #: node key -> (ts, binary multiaddrs) of its newest peer record.
         self.peer_records: dict[bytes, tuple[int, list[bytes]]] = {}
         self.bootstrap = [info_from_p2p_addr(Multiaddr(addr)) for addr in config.bootstrap]
@@ -187,6 +193,7 @@ class Node:
                 await nursery.start(self.discovery.run)
                 nursery.start_soon(self._discovery_loop)
             self.event_count = await self._store.events.count()
+            self.events_by_kind.update(await self._store.events.count_by_kind())
             await self.sync.prepare()
             self._seq = await self._store.events.last_committed()
             await self._load_peer_records()
@@ -217,6 +224,8 @@ class Node:
         """An event from the local API: validated and stored like any other,
         then gossiped."""
         [result] = await ingest_raw(self._store, [raw], self.now_ms(), self.network_id)
+        if result.status is IngestStatus.REJECTED and result.reason is not None:
+            self.rejected_by_reason[result.reason.value] += 1
         if _stored(result):
             self.counters.api_stored += 1
             self._after_stored([raw], arrived_on=None, fresh_only=False)
@@ -247,6 +256,8 @@ class Node:
             self._want_sync(forwarder)
             return Verdict.IGNORE
         self.counters.gossip_rejected += 1
+        if result.reason is not None:
+            self.rejected_by_reason[result.reason.value] += 1
         logger.info(
             "gossip rejected",
             extra={"peer": str(forwarder), "reason": str(result.reason), "detail": result.detail},
@@ -265,6 +276,7 @@ class Node:
         groups = self._store.state.groups
         for raw in raws:
             event = parse_event(raw)
+            self.events_by_kind[event.kind] += 1
             if own:
                 self._own[event.id] = None
             if event.kind in TOPOLOGY_KINDS:
@@ -278,6 +290,7 @@ class Node:
                 self.counters.published += 1
 
     def _misbehaved(self, peer: ID, reason: str) -> None:
+        self.rejected_by_reason.update(reason.split(","))
         if self.gossip is not None:
             self.gossip.penalize(peer)
 
@@ -468,6 +481,39 @@ class Node:
             }
 
     # -- status --
+
+    def metrics(self) -> Metrics:
+        c, gossip = self.counters, self.gossip
+        return Metrics(
+            peers_connected=len(self.host.get_connected_peers()),
+            links_by_state=dict(Counter(link.state for link in self.links.links.values())),
+            events_by_kind=dict(self.events_by_kind),
+            sync_sessions=c.sync_sessions,
+            sync_failures=c.sync_failures,
+            gossip_by_outcome={
+                "stored": c.gossip_stored,
+                "duplicate": c.gossip_duplicates,
+                "ignored": c.gossip_ignored,
+                "rejected": c.gossip_rejected,
+            },
+            rejected_by_reason=dict(self.rejected_by_reason),
+            publishes_dropped=0 if gossip is None else gossip.dropped_publishes,
+        )
+
+    def health(self) -> dict[str, Any]:
+        """``ok`` while the node reaches at least one of the peers it wants
+        (or wants none yet: a node not yet placed, with no bootstrap);
+        ``degraded`` otherwise, with why."""
+        wanted = len(self.links.links)
+        connected = len(self.links.connected())
+        problems = [] if connected or not wanted else [f"none of {wanted} links is up"]
+        return {
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "links_up": connected,
+            "links_wanted": wanted,
+            "events": self.event_count,
+        }
 
     def status(self) -> dict[str, Any]:
         groups = self._store.state.groups

@@ -167,6 +167,10 @@ class EventStore(Protocol):
         command run beside it) committed; numbers mean nothing elsewhere."""
         ...
 
+    async def count_by_kind(self) -> dict[str, int]:
+        """How many events of each kind are stored (kinds with none left out)."""
+        ...
+
     async def last_committed(self) -> int:
         """The sequence number of the last event committed (0: none)."""
         ...

@@ -11,6 +11,7 @@ store's thread hop does, so callers cannot come to rely on it not yielding.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
@@ -105,6 +106,10 @@ class MemoryEventStore:
     async def count(self) -> int:
         await self._enter()
         return len(self._keys)
+
+    async def count_by_kind(self) -> dict[str, int]:
+        await self._enter()
+        return dict(Counter(stored.kind for stored in self._events.values()))
 
     async def last_committed(self) -> int:
         await self._enter()

@@ -198,6 +198,10 @@ class SqliteEventStore:
     async def count(self) -> int:
         return await self._run(lambda db: db.execute("SELECT count(*) FROM events").fetchone()[0])
 
+    async def count_by_kind(self) -> dict[str, int]:
+        sql = "SELECT kind, count(*) FROM events GROUP BY kind"
+        return await self._run(lambda db: {kind: n for kind, n in db.execute(sql)})
+
     async def last_committed(self) -> int:
         sql = "SELECT coalesce(max(seq), 0) FROM events"
         return await self._run(lambda db: int(db.execute(sql).fetchone()[0]))

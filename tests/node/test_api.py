@@ -25,6 +25,7 @@ from network_factory import Fractal, Scenario, build_fractal, key_of
 
 from node.api import MAX_EVENT_SIZE, MAX_JSON_BODY, create_app, serve_api
 from node.ingest import ingest_raw
+from node.metrics import Metrics
 from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event
 from storage import MAX_LIMIT, IngestResult, IngestStatus
@@ -40,6 +41,7 @@ class FakeNode:
     store: NetworkStore
     clock: int
     submitted: list[bytes] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
 
     def now_ms(self) -> int:
         return self.clock
@@ -51,7 +53,23 @@ class FakeNode:
         self.submitted.append(raw)
         network = self.store.genesis.network_id
         [result] = await ingest_raw(self.store, [raw], self.clock, network)
+        if result.reason is not None:
+            self.rejected[result.reason.value] = self.rejected.get(result.reason.value, 0) + 1
         return result
+
+    def metrics(self) -> Metrics:
+        return Metrics(
+            peers_connected=0,
+            links_by_state={"no-address": 2},
+            events_by_kind={"note": 1, "vote": 6},
+            sync_sessions=3,
+            sync_failures=1,
+            gossip_by_outcome={"stored": 4, "rejected": 1},
+            rejected_by_reason=self.rejected,
+        )
+
+    def health(self) -> dict[str, Any]:
+        return {"status": "degraded", "problems": ["none of 2 links is up"]}
 
 
 @dataclass
@@ -587,3 +605,15 @@ async def test_a_port_in_use_fails_cleanly(world: World) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(OSError):
             await serve_api(create_app(world.node), "127.0.0.1", port, shutdown=trio.Event())
+
+
+async def test_health_and_prometheus_metrics(world: World) -> None:
+    health = await world.client.get("/v1/health")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    await world.client.post("/v1/events", content=b"\xff", headers=CBOR)
+    text = (await world.client.get("/metrics")).text
+    assert 'ayllu_events{kind="vote"} 6.0' in text
+    assert 'ayllu_links{state="no-address"} 2.0' in text
+    assert "ayllu_sync_sessions_total 3.0" in text
+    assert 'ayllu_gossip_messages_total{outcome="rejected"} 1.0' in text
+    assert 'ayllu_rejected_events_total{reason="malformed"} 1.0' in text

@@ -122,6 +122,10 @@ async def test_nodes_find_each_other_and_gossip_along_the_tree(family: Family) -
     status = a.status()
     assert status["peer_id"] == str(a.peer_id)
     assert status["events"] == len(s.events) + 1 + len(nodes)  # + the peer records
+    metrics = b.metrics()
+    assert metrics.events_by_kind["note"] == 1 and metrics.events_by_kind["peer.record"] == 3
+    assert metrics.peers_connected >= 2 and metrics.links_by_state.get("connected", 0) >= 2
+    assert a.health()["status"] == "ok"
 
 
 async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family) -> None:

@@ -546,4 +546,5 @@ async def test_commits_are_read_back_in_commit_order(store: EventStore) -> None:
     assert all(a < b for (a, _), (b, _) in itertools.pairwise([*seen, *after]))
     assert await store.committed_after(after[-1][0], 100) == []
     assert await store.last_committed() == after[-1][0]
+    assert await store.count_by_kind() == {"note": len(first) + len(later)}
     assert len(await store.committed_after(0, 2)) == 2
