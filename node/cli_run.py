@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import tomllib
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -48,10 +49,47 @@ DEFAULT_LISTEN = "/ip4/0.0.0.0/tcp/4001"
 NodeMaker = Callable[[SigningKey, NetworkStore, NodeConfig], Node]
 
 
+def _read_config(ctx: click.Context, param: click.Parameter, path: Path | None) -> None:
+    """Load a TOML config file into the command's defaults: its keys are the
+    command's long option names (``listen``, ``sync-interval``, ``mdns``,
+    ...), and the command line still overrides them."""
+    if path is None:
+        return
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", ctx=ctx, param=param) from None
+    names = {
+        opt.lstrip("-"): option.name
+        for option in ctx.command.params
+        if isinstance(option, click.Option) and option.name != "config"
+        for opt in option.opts
+        if opt.startswith("--")
+    }
+    unknown = sorted(set(document) - set(names))
+    if unknown:
+        raise click.BadParameter(
+            f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(names))}",
+            ctx=ctx,
+            param=param,
+        )
+    ctx.default_map = {**(ctx.default_map or {}), **{names[k]: v for k, v in document.items()}}
+
+
 def node_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that runs nodes (``ayllu run``,
     ``ayllu bootstrap run``)."""
     options = [
+        click.option(
+            "--config",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            is_eager=True,
+            expose_value=False,
+            callback=_read_config,
+            help="A TOML file of settings, named as these options are (README, "
+            "'Operating a node'); options given here override it.",
+        ),
         click.option(
             "--data-dir",
             "data_dirs",

@@ -104,3 +104,20 @@ def test_usage_errors(tmp_path: Path) -> None:
 def test_ports_shift_for_each_node_of_a_process() -> None:
     assert _shift("/ip4/0.0.0.0/tcp/4001", 2) == "/ip4/0.0.0.0/tcp/4003"
     assert _shift("/ip4/127.0.0.1/tcp/0", 3) == "/ip4/127.0.0.1/tcp/0"
+
+
+def test_a_config_file_sets_the_options(tmp_path: Path) -> None:
+    config = tmp_path / "ayllu.toml"
+    config.write_text(f'data-dir = ["{tmp_path / "nowhere"}"]\nsync-interval = 5\nmdns = false\n')
+    done = subprocess.run(
+        [sys.executable, "-c", "from node.cli import main; main()", "run", "--config", str(config)],
+        capture_output=True, env=_env(), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1 and "no node at" in done.stderr.decode()
+    assert str(tmp_path / "nowhere") in done.stderr.decode()
+    config.write_text("sync_interval = 5\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "from node.cli import main; main()", "run", "--config", str(config)],
+        capture_output=True, env=_env(), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "unknown setting 'sync_interval'" in done.stderr.decode()
