@@ -16,7 +16,7 @@ def bootstrap_group() -> None:
 
 
 @bootstrap_group.command(name="run")
-@node_options
+@node_options(dht=True)
 def run(**options: Any) -> None:
     """Run a bootstrap peer until SIGINT or SIGTERM: a Kademlia DHT server
     (which peers serve which group), a rendezvous point, and an archive

@@ -77,10 +77,20 @@ def _read_config(ctx: click.Context, param: click.Parameter, path: Path | None) 
     ctx.default_map = {**(ctx.default_map or {}), **{names[k]: v for k, v in document.items()}}
 
 
-def node_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def node_options(*, dht: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options of every command that runs nodes (``ayllu run``,
-    ``ayllu bootstrap run``)."""
-    options = [
+    ``ayllu bootstrap run``), with the DHT on or off by default."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(_node_options(dht)):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _node_options(dht_default: bool) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    return [
         click.option(
             "--config",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -131,9 +141,10 @@ def node_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--dht/--no-dht",
-            default=True,
+            default=dht_default,
             show_default=True,
-            help="Announce the groups served in the Kademlia DHT and look up neighbours there.",
+            help="Announce the groups served in the Kademlia DHT and look up there the "
+            "neighbours with no peer record yet (for bootstrap peers that keep no archive).",
         ),
         click.option(
             "--passphrase-file",
@@ -154,13 +165,10 @@ def node_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="json: one object per line on stderr, for log collectors.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 @click.command()
-@node_options
+@node_options(dht=False)
 @click.option(
     "--sync-only",
     is_flag=True,

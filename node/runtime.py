@@ -86,8 +86,9 @@ class NodeConfig:
     #: The topology is recomputed at most this often (seconds).
     topology_delay_s: float = 0.5
     #: Find neighbours with no peer record in the Kademlia DHT, and announce
-    #: the groups served there (node/discovery.py).
-    dht: bool = True
+    #: the groups served there (node/discovery.py). Off by default: peer
+    #: records come with the events, and py-libp2p's DHT costs CPU.
+    dht: bool = False
     #: Find this network's nodes on the local network by mDNS.
     mdns: bool = False
     #: An archive (a bootstrap peer): sync with every peer that connects,
