@@ -11,6 +11,7 @@ method   path                   answer
 =======  =====================  ==============================================
 GET      /v1/status             the node's own status (``NodeApi.status``)
 GET      /v1/health             ok (200) or degraded (503), and why
+GET      /v1/bridge             per group: its nodes, reachable, last sync
 GET      /metrics               Prometheus text metrics (node/metrics.py)
 POST     /v1/events             submit one signed event: 201 accepted,
                                 200 duplicate, 202 refused, 422 rejected
@@ -63,6 +64,7 @@ import json
 import logging
 import re
 import socket
+from collections.abc import Sequence
 from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -148,6 +150,8 @@ class NodeApi(Protocol):
 
     def health(self) -> dict[str, Any]: ...  # "status": "ok" or "degraded"
 
+    def bridge_status(self, groups: Sequence[bytes]) -> list[dict[str, Any]]: ...
+
 
 class _Problem(Exception):
     """An error answer, raised from deep in a handler: the status, a reason
@@ -181,6 +185,7 @@ def create_app(node: NodeApi) -> Starlette:
     routes = [
         Route("/v1/status", api.status, methods=["GET"]),
         Route("/v1/health", api.health, methods=["GET"]),
+        Route("/v1/bridge", api.bridge, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Route("/v1/events", api.list_events, methods=["GET"]),
         Route("/v1/events", api.submit, methods=["POST"]),
@@ -263,6 +268,22 @@ class _Handlers:
         ok = health.get("status") == "ok"
         status = HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE
         return JSONResponse(health, status_code=status)
+
+    async def bridge(self, request: Request) -> Response:
+        """``?group=ID`` (repeatable; default: served and neighbours)."""
+        params = request.query_params
+        unknown = sorted(set(params) - {"group"})
+        if unknown:
+            raise _Problem(
+                HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"unknown query parameter {unknown[0]!r}"
+            )
+        groups = [_id_param(value, "group") for value in params.getlist("group")]
+        known = self.node.store.state.groups.groups
+        for group in groups:
+            if group not in known:
+                raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no group {group.hex()}")
+        at = self.node.now_ms()
+        return JSONResponse({"groups": self.node.bridge_status(groups), "at": at})
 
     async def metrics(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

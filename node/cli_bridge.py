@@ -3,6 +3,9 @@ offline (node/bridge.py, specs/bundle.md)."""
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from node.cli_common import (
     report,
     with_store,
 )
+from node.cli_run import RUNTIME_FILE
 from storage.state import NetworkStore
 
 _bundle_path = click.Path(dir_okay=False, path_type=Path)
@@ -183,3 +187,62 @@ def import_command(data_dir: Path | None, as_json: bool, bundles: tuple[Path, ..
 
 
 import_command.help = command_help(import_command.help or "")
+
+
+@bridge_group.command(name="status")
+@data_dir_option
+@json_option
+@click.option(
+    "--group",
+    "group_refs",
+    multiple=True,
+    metavar="GROUP",
+    help="A group to report on (repeatable; default: those the node serves and their "
+    "neighbours).",
+)
+def status_command(data_dir: Path | None, as_json: bool, group_refs: tuple[str, ...]) -> None:
+    """What is stuck where, from the running node of DATA-DIR (it must run
+    with --api): for each group, its nodes, whether this node reaches them,
+    when it last synced with each, and what that session found missing
+    here (need) and there (have), and left waiting for refs (held).
+
+    \b
+    JSON fields: groups: [{group, name, level, reachable, nodes: [{node_key,
+    peer_id, self, state, peer_record_ms, last_sync_ms, last_sync}]}], at.
+    """
+    node = node_dir(data_dir)
+    groups = with_store(node, lambda store: _resolved(store, group_refs), as_json)
+    document = _ask_running_node(node.root, "/v1/bridge", [("group", g.hex()) for g in groups])
+    if as_json:
+        report(document, as_json, "")
+        return
+    for row in document["groups"]:
+        mark = "reachable" if row["reachable"] else "UNREACHABLE"
+        click.echo(f"{row['group'][:16]} {row['name']} (level {row['level']}): {mark}")
+        for entry in row["nodes"]:
+            synced = entry["last_sync"]
+            when = entry["last_sync_ms"]
+            seen = "never synced" if when is None else f"synced at {when}: {synced}"
+            click.echo(f"  {entry['peer_id']} {entry['state']}; {seen}")
+
+
+async def _resolved(store: NetworkStore, refs: tuple[str, ...]) -> list[bytes]:
+    return _groups(store, refs)
+
+
+def _ask_running_node(root: Path, path: str, query: list[tuple[str, str]]) -> Any:
+    """GET ``path`` from the API of the node running on ``root``."""
+    try:
+        runtime = json.loads((root / RUNTIME_FILE).read_text())
+    except FileNotFoundError:
+        raise click.ClickException(f"no node is running on {root} (no {RUNTIME_FILE})") from None
+    if not runtime.get("api"):
+        raise click.ClickException("the node runs without its API: start it with --api")
+    url = f"{runtime['api']}{path}?{urllib.parse.urlencode(query)}"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return json.loads(answer.read())
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(
+            f"the node's API at {runtime['api']} did not answer: {exc}"
+        ) from None

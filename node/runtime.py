@@ -476,6 +476,8 @@ class Node:
             link.last_sync_ms = self.now_ms()
             link.last_sync = {
                 "rounds": report.rounds,
+                "need": report.need,
+                "have": report.have,
                 "fetched": report.fetched,
                 "offered": report.offered,
                 "held": report.held,
@@ -500,6 +502,48 @@ class Node:
             rejected_by_reason=dict(self.rejected_by_reason),
             publishes_dropped=0 if gossip is None else gossip.dropped_publishes,
         )
+
+    def bridge_status(self, groups: Sequence[bytes] = ()) -> list[dict[str, Any]]:
+        """What is stuck where, for a human bridge: for each group (by default
+        those served and their neighbours), its nodes, whether this node
+        reaches them, when it last synced with each, and what the last
+        session found missing on either side (``need``: here, ``have``:
+        there) and left waiting for refs (``held``)."""
+        state_groups = self._store.state.groups
+        chosen = list(groups) or sorted(
+            {*self.position.served, *neighbour_groups(state_groups, self.position.served)}
+        )
+        rows = []
+        for group_id in chosen:
+            group = state_groups.group(group_id)
+            nodes = []
+            for node_key in group.nodes:
+                peer = peer_of(node_key)
+                link = self.links.links.get(peer)
+                record = self.peer_records.get(node_key)
+                nodes.append(
+                    {
+                        "node_key": node_key.hex(),
+                        "peer_id": str(peer),
+                        "self": node_key == self.public_key,
+                        "state": "self"
+                        if node_key == self.public_key
+                        else ("not linked" if link is None else link.state),
+                        "peer_record_ms": None if record is None else record[0],
+                        "last_sync_ms": None if link is None else link.last_sync_ms,
+                        "last_sync": {} if link is None else link.last_sync,
+                    }
+                )
+            rows.append(
+                {
+                    "group": group_id.hex(),
+                    "name": group.name,
+                    "level": group.level,
+                    "reachable": any(n["state"] in ("connected", "self") for n in nodes),
+                    "nodes": nodes,
+                }
+            )
+        return rows
 
     def health(self) -> dict[str, Any]:
         """``ok`` while the node reaches at least one of the peers it wants

@@ -9,7 +9,7 @@ the protocol, and the state its governance events fold into.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -70,6 +70,9 @@ class FakeNode:
 
     def health(self) -> dict[str, Any]:
         return {"status": "degraded", "problems": ["none of 2 links is up"]}
+
+    def bridge_status(self, groups: Sequence[bytes]) -> list[dict[str, Any]]:
+        return [{"group": g.hex(), "reachable": False, "nodes": []} for g in groups]
 
 
 @dataclass
@@ -617,3 +620,13 @@ async def test_health_and_prometheus_metrics(world: World) -> None:
     assert "ayllu_sync_sessions_total 3.0" in text
     assert 'ayllu_gossip_messages_total{outcome="rejected"} 1.0' in text
     assert 'ayllu_rejected_events_total{reason="malformed"} 1.0' in text
+
+
+async def test_the_bridge_view(world: World) -> None:
+    bases = "&".join(f"group={b.hex()}" for b in world.bases)
+    rows = (await world.client.get(f"/v1/bridge?{bases}")).json()["groups"]
+    assert [row["group"] for row in rows] == [b.hex() for b in world.bases]
+    missing = await world.client.get(f"/v1/bridge?group={'cd' * 32}")
+    assert missing.status_code == 404 and error_of(missing) == "not_found"
+    bad = await world.client.get("/v1/bridge?groups=x")
+    assert bad.status_code == 400 and error_of(bad) == "bad_request"

@@ -62,6 +62,15 @@ async def test_acknowledged_events_survive_kill_9_and_sigterm_stops_cleanly(
             assert answer.status_code == 201, answer.text
             status = (await client.get(f"{runtime['api']}/v1/status")).json()
             assert status["peer_id"] == runtime["peer_id"]
+        # A bridge asks the running node what is stuck where.
+        bridge = subprocess.run(
+            [sys.executable, "-c", "from node.cli import main; main()", "bridge", "status",
+             "--data-dir", str(data_dir.root), "--group", s.net.hex()[:12], "--json"],
+            capture_output=True, env=_env(), timeout=60,
+        )  # fmt: skip
+        assert bridge.returncode == 0, bridge.stderr
+        [row] = json.loads(bridge.stdout)["groups"]
+        assert row["group"] == s.net.hex() and row["reachable"] is False
         process.kill()  # SIGKILL: no chance to flush anything
         process.wait(timeout=30)
     finally:

@@ -126,6 +126,19 @@ async def test_nodes_find_each_other_and_gossip_along_the_tree(family: Family) -
     assert metrics.events_by_kind["note"] == 1 and metrics.events_by_kind["peer.record"] == 3
     assert metrics.peers_connected >= 2 and metrics.links_by_state.get("connected", 0) >= 2
     assert a.health()["status"] == "ok"
+    # A bridge's view: every group around a is reachable, and synced with.
+    with trio.fail_after(20):
+        while not all(
+            node["last_sync_ms"]
+            for row in a.bridge_status()
+            for node in row["nodes"]
+            if not node["self"]
+        ):
+            await trio.sleep(0.1)
+    rows = {row["group"]: row for row in a.bridge_status()}
+    assert set(rows) == {s.net.hex(), *(g.hex() for g in family.groups)}
+    assert all(row["reachable"] for row in rows.values())
+    assert rows[s.net.hex()]["nodes"][0]["state"] == "connected"
 
 
 async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family) -> None:
