@@ -58,14 +58,14 @@ def enable_mdns(host: IHost, network_id: bytes) -> None:
 class Discovery:
     """A node's Kademlia DHT, and the peers mDNS found for it."""
 
-    def __init__(self, host: IHost) -> None:
+    def __init__(self, host: IHost, *, dht: bool) -> None:
+        """Made inside trio, before the host runs: mDNS may find a peer as
+        soon as the host starts, and what it finds waits here until ``run``."""
         self._host = host
-        self.dht = KadDHT(host, DHTMode.SERVER)
+        self.dht = KadDHT(host, DHTMode.SERVER) if dht else None
         self.local_peers: dict[ID, PeerInfo] = {}
         self._found_send, self._found = trio.open_memory_channel[PeerInfo](256)
         self.changed = trio.Event()
-
-    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         token = trio.lowlevel.current_trio_token()
 
         def on_peer(info: PeerInfo) -> None:
@@ -73,14 +73,20 @@ class Discovery:
             with contextlib.suppress(*_GONE):
                 trio.from_thread.run_sync(self._found_send.send_nowait, info, trio_token=token)
 
+        self._on_peer = on_peer
         peerDiscovery.register_peer_discovered_handler(on_peer)
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
-            async with background_trio_service(self.dht), trio.open_nursery() as nursery:
-                nursery.start_soon(self._collect)
-                task_status.started()
-                await trio.sleep_forever()
+            async with contextlib.AsyncExitStack() as stack:
+                if self.dht is not None:
+                    await stack.enter_async_context(background_trio_service(self.dht))
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._collect)
+                    task_status.started()
+                    await trio.sleep_forever()
         finally:
-            peerDiscovery.unregister_peer_discovered_handler(on_peer)
+            peerDiscovery.unregister_peer_discovered_handler(self._on_peer)
 
     async def _collect(self) -> None:
         me = self._host.get_id()
@@ -92,11 +98,15 @@ class Discovery:
 
     async def add_peer(self, peer: ID) -> None:
         """A peer to route DHT queries through (a bootstrap peer)."""
+        if self.dht is None:
+            return
         with contextlib.suppress(Exception), trio.move_on_after(DHT_TIMEOUT_S):
             await self.dht.add_peer(peer)
 
     async def provide(self, group_id: bytes) -> bool:
         """Announce that this node serves ``group_id``."""
+        if self.dht is None:
+            return False
         try:
             with trio.fail_after(DHT_TIMEOUT_S):
                 return bool(await self.dht.provide(group_id.hex()))
@@ -106,6 +116,8 @@ class Discovery:
 
     async def providers(self, group_id: bytes) -> list[PeerInfo]:
         """The peers that say they serve ``group_id`` (unproven)."""
+        if self.dht is None:
+            return []
         try:
             with trio.fail_after(DHT_TIMEOUT_S):
                 found = await self.dht.find_providers(group_id.hex(), PROVIDERS_WANTED)

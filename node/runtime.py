@@ -143,7 +143,7 @@ class Node:
         self.gossip = Gossip(self.host, config.gossip, self._judge) if config.relay else None
         if config.mdns:
             enable_mdns(self.host, self.network_id)
-        self.discovery = Discovery(self.host) if config.dht or config.mdns else None
+        self.discovery = Discovery(self.host, dht=config.dht) if config.dht or config.mdns else None
         self.links = Links(self.host, self._connected)
         #: The groups each wanted peer serves, to look it up by.
         self._groups_of: dict[ID, set[bytes]] = {}

@@ -29,7 +29,7 @@ class Directory:
 
     def __post_init__(self) -> None:
         self.host = make_host(self.key)
-        self.discovery = Discovery(self.host)
+        self.discovery = Discovery(self.host, dht=True)
         self.rendezvous = RendezvousService(self.host)
         self._stopping = trio.Event()
 

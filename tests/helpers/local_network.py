@@ -29,6 +29,7 @@ from network_factory import Scenario, Tree
 
 from node.datadir import DataDir
 from protocol.event import SignedEvent
+from protocol.keys import peer_id
 from storage import IngestStatus
 from storage.state import open_network_store
 
@@ -40,6 +41,7 @@ GRACE_S = 15.0
 @dataclass
 class NodeProcess:
     groups: list[bytes]
+    dirs: list[DataDir]
     popen: subprocess.Popen[bytes]
     log: Path
 
@@ -55,6 +57,8 @@ class LocalNetwork:
     dirs: dict[bytes, DataDir] = field(default_factory=dict)
     keys: dict[bytes, SigningKey] = field(default_factory=dict)
     processes: list[NodeProcess] = field(default_factory=list)
+    bootstrap_addrs: list[str] = field(default_factory=list)
+    bootstrap_peer_ids: list[str] = field(default_factory=list)
     client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
 
     async def prepare(self) -> None:
@@ -76,36 +80,63 @@ class LocalNetwork:
         return (-self.tree.levels[group], group)
 
     def start(self, groups: Sequence[bytes], *extra: str) -> NodeProcess:
-        """One ``ayllu run`` process serving the nodes of ``groups``."""
+        """One ``ayllu run`` process serving the nodes of ``groups``; they
+        bootstrap from the bootstrap peers if any were started, else from
+        the root's node."""
+        if self.bootstrap_addrs:
+            boot = self.bootstrap_addrs
+        elif self.scenario.net not in groups:
+            boot = [self.runtime(self.scenario.net)["addrs"][0]]
+        else:
+            boot = []
+        dirs = [self.dirs[g] for g in groups]
+        return self._spawn("run", list(groups), dirs, [*_flags("--bootstrap", boot), *extra])
+
+    async def start_bootstraps(self, count: int) -> list[NodeProcess]:
+        """``count`` bootstrap peers (``ayllu bootstrap run``), one process
+        each, with empty stores: archives fill themselves from the nodes."""
+        started = []
+        for n in range(count):
+            data_dir = DataDir(self.root / f"bootstrap-{n}")
+            await data_dir.initialize(self.scenario.genesis)
+            started.append(self._spawn("bootstrap", [], [data_dir], []))
+        for process in started:
+            await self.wait_up(process)
+            runtime = _runtime_of(process.dirs[0])
+            self.bootstrap_addrs.append(runtime["addrs"][0])
+            self.bootstrap_peer_ids.append(runtime["peer_id"])
+        return started
+
+    def _spawn(
+        self, command: str, groups: list[bytes], dirs: list[DataDir], extra: list[str]
+    ) -> NodeProcess:
         log = self.root / f"process-{len(self.processes)}.log"
         args = [
             sys.executable,
             "-c",
             "from node.cli import main; main()",
-            "run",
-            *(arg for g in groups for arg in ("--data-dir", str(self.dirs[g].root))),
+            *(["bootstrap", "run"] if command == "bootstrap" else ["run"]),
+            *_flags("--data-dir", [str(d.root) for d in dirs]),
             "--listen",
             LOOPBACK,
             "--api",
             "127.0.0.1:0",
             "--sync-interval",
             str(self.sync_interval_s),
-            "--no-mdns",  # the nodes find each other by their peer records
+            *([] if command == "bootstrap" else ["--no-mdns"]),  # peer records suffice
             *extra,
         ]
-        if self.scenario.net not in groups:
-            args += ["--bootstrap", self.runtime(self.scenario.net)["addrs"][0]]
-        for group in groups:
-            (self.dirs[group].root / "node.json").unlink(missing_ok=True)
+        for data_dir in dirs:
+            (data_dir.root / "node.json").unlink(missing_ok=True)
         with log.open("ab") as out:
             popen = subprocess.Popen(args, stdout=out, stderr=out, env=_env())
-        process = NodeProcess(list(groups), popen, log)
+        process = NodeProcess(groups, dirs, popen, log)
         self.processes.append(process)
         return process
 
     async def wait_up(self, process: NodeProcess, timeout: float = 60.0) -> None:
         with trio.fail_after(timeout):
-            while not all((self.dirs[g].root / "node.json").exists() for g in process.groups):
+            while not all((d.root / "node.json").exists() for d in process.dirs):
                 if process.popen.poll() is not None:
                     raise RuntimeError(f"node process exited: {process.log.read_text()[-3000:]}")
                 await trio.sleep(0.1)
@@ -135,8 +166,10 @@ class LocalNetwork:
     # -- through the API --
 
     def runtime(self, group: bytes) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads((self.dirs[group].root / "node.json").read_text())
-        return document
+        return _runtime_of(self.dirs[group])
+
+    def peer_id(self, group: bytes) -> str:
+        return peer_id(bytes(self.keys[group].verify_key))
 
     def api(self, group: bytes) -> str:
         return str(self.runtime(group)["api"])
@@ -194,6 +227,15 @@ class LocalNetwork:
             where = sorted({(self.tree.levels[g], self.dirs[g].root.name) for g, _ in missing})
             raise AssertionError(f"after {timeout} s, not held by the nodes {where}")
         return trio.current_time() - start
+
+
+def _flags(flag: str, values: Iterable[str]) -> list[str]:
+    return [arg for value in values for arg in (flag, value)]
+
+
+def _runtime_of(data_dir: DataDir) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((data_dir.root / "node.json").read_text())
+    return document
 
 
 def _env() -> dict[str, str]:

@@ -91,10 +91,13 @@ async def test_two_nodes_find_each_other_by_mdns(tmp_path: Path) -> None:
     first, second = tree.children[s.net]
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], config))
+        # Registering a service takes zeroconf its probing time: let a's be
+        # up before b browses, or b only learns of a at its next query.
+        await trio.sleep(3)
         b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], config))
         event = note(s.tick(), group=first, net=s.net, text="kayllapi")
         await a.submit(event.raw)
-        with trio.fail_after(60):  # mDNS queries back off under load
+        with trio.fail_after(90):  # mDNS queries back off under load
             while not await b.store.events.has([event.id]):
                 await trio.sleep(0.1)
         # Whichever found the other first dialled it: a local link.
