@@ -4,48 +4,15 @@ the DHT; two nodes with no bootstrap at all find each other by mDNS."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import trio
 from directory_peer import Directory
 from event_factory import note, signing_key
-from nacl.signing import SigningKey
-from network_factory import Scenario, Tree, build_tree, key_of
+from node_factory import LOOPBACK, running, small_tree
 
-from node.runtime import Node, NodeConfig
-from storage import IngestStatus
-from storage.state import open_network_store
-
-LOOPBACK = "/ip4/127.0.0.1/tcp/0"
-
-
-def small_tree() -> tuple[Scenario, Tree, dict[bytes, SigningKey]]:
-    s = Scenario(root_level=2)
-    tree = build_tree(s, fanout=2, size=3)
-    node_keys = {group: signing_key(f"node {group.hex()}") for group in tree.levels}
-    for group, key in node_keys.items():
-        s.name_nodes(tree.actors[group], group, [key_of(key)])
-    return s, tree, node_keys
-
-
-@asynccontextmanager
-async def running(
-    tmp: Path, s: Scenario, key: SigningKey, config: NodeConfig
-) -> AsyncIterator[Node]:
-    async with (
-        open_network_store(tmp / f"{key_of(key).hex()[:8]}.sqlite3", s.genesis) as store,
-        trio.open_nursery() as nursery,
-    ):
-        results = await store.ingest(s.events, s.now)
-        assert {r.status for r in results} == {IngestStatus.ACCEPTED}
-        node = Node(key, store, config)
-        await nursery.start(node.run)
-        try:
-            yield node
-        finally:
-            node.stop()
+from node.runtime import NodeConfig
 
 
 async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> None:

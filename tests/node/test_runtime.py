@@ -4,8 +4,8 @@ lost."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,60 +16,22 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from multiaddr import Multiaddr
 from nacl.signing import SigningKey
-from network_factory import Scenario, Tree, build_tree, key_of
+from network_factory import Scenario, Tree
+from node_factory import LOOPBACK, running, small_tree, store_path, wait_for
 
 from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import make_host
 from node.runtime import Node, NodeConfig
-from protocol.event import SignedEvent
 from protocol.topics import family_topic
 from storage import IngestStatus
 from storage.state import open_network_store
 
-LOOPBACK = "/ip4/127.0.0.1/tcp/0"
 CONFIG = NodeConfig(
     listen=(LOOPBACK,),
     sync_interval_s=2.0,
     topology_delay_s=0.05,
     gossip=GossipConfig(heartbeat_interval_s=1),
 )
-
-
-def small_tree() -> tuple[Scenario, Tree, dict[bytes, SigningKey]]:
-    """A root and two base groups of three, each group served by its own node."""
-    s = Scenario(root_level=2)
-    tree = build_tree(s, fanout=2, size=3)
-    node_keys = {group: signing_key(f"node {group.hex()}") for group in tree.levels}
-    for group, key in node_keys.items():
-        s.name_nodes(tree.actors[group], group, [key_of(key)])
-    return s, tree, node_keys
-
-
-@asynccontextmanager
-async def running(
-    tmp: Path, s: Scenario, key: SigningKey, config: NodeConfig
-) -> AsyncIterator[Node]:
-    async with (
-        open_network_store(tmp / f"{key_of(key).hex()[:8]}.sqlite3", s.genesis) as store,
-        trio.open_nursery() as nursery,
-    ):
-        results = await store.ingest(s.events, s.now)
-        assert {r.status for r in results} == {IngestStatus.ACCEPTED}
-        node = Node(key, store, config)
-        await nursery.start(node.run)
-        try:
-            yield node
-        finally:
-            node.stop()
-
-
-async def wait_for(nodes: Sequence[Node], event: SignedEvent, timeout: float = 20.0) -> None:
-    with trio.fail_after(timeout):
-        while True:
-            held = [bool(await n.store.events.has([event.id])) for n in nodes]
-            if all(held):
-                return
-            await trio.sleep(0.05)
 
 
 @dataclass
@@ -187,7 +149,7 @@ async def test_events_committed_beside_a_running_node_are_gossiped(
     gossips it."""
     s, tree, root, a, b = family.scenario, family.tree, family.root, family.a, family.b
     first = family.groups[0]
-    path = tmp_path / f"{key_of(family.node_keys[first]).hex()[:8]}.sqlite3"
+    path = store_path(tmp_path, family.node_keys[first])
     proposal = s.propose(tree.members[first][0], first, title="Minka", text="Sábado.")
     async with open_network_store(path, s.genesis) as beside:
         [result] = await beside.ingest([proposal], s.now)
