@@ -12,8 +12,9 @@ intact, and the report says what was not taken and why.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +119,7 @@ async def export(
 ) -> Exported:
     """Write the bundle ``select`` gives to ``path`` (all of it, or nothing)."""
     raws = await select(store, groups=groups, since_ms=since_ms, have=have)
-    header = Header(
-        EVENTS_FORMAT, store.genesis.network_id, now_ms, len(raws), tuple(sorted(groups)), since_ms
-    )
-    written = await trio.to_thread.run_sync(_write, path, write_bundle(header, raws))
-    return Exported(path, len(raws), written)
+    return await _write(store, path, EVENTS_FORMAT, raws, groups, since_ms, now_ms)
 
 
 async def write_ids(
@@ -137,11 +134,7 @@ async def write_ids(
     for the other side to export only what this one lacks."""
     raws = await select(store, groups=groups, since_ms=since_ms)
     ids = [parse_event(raw).id for raw in raws]
-    header = Header(
-        IDS_FORMAT, store.genesis.network_id, now_ms, len(ids), tuple(sorted(groups)), since_ms
-    )
-    written = await trio.to_thread.run_sync(_write, path, write_bundle(header, ids))
-    return Exported(path, len(ids), written)
+    return await _write(store, path, IDS_FORMAT, ids, groups, since_ms, now_ms)
 
 
 async def read_ids(path: Path, network_id: bytes) -> set[bytes]:
@@ -210,5 +203,18 @@ def _check_header(header: Header | None, form: str, network_id: bytes) -> None:
         )
 
 
-def _write(path: Path, chunks: Iterable[bytes]) -> int:
-    return write_atomically(path, chunks, mode=0o644)
+async def _write(
+    store: NetworkStore,
+    path: Path,
+    form: str,
+    items: list[bytes],
+    groups: Collection[bytes],
+    since_ms: int | None,
+    now_ms: int,
+) -> Exported:
+    """A bundle or id list of ``items``, written whole or not at all."""
+    net = store.genesis.network_id
+    header = Header(form, net, now_ms, len(items), tuple(sorted(groups)), since_ms)
+    chunks = write_bundle(header, items)
+    written = await trio.to_thread.run_sync(partial(write_atomically, path, chunks, mode=0o644))
+    return Exported(path, len(items), written)

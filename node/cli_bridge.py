@@ -99,12 +99,7 @@ def export_command(
             have=have,
         )
 
-    done = with_store(node_dir(data_dir), work, as_json)
-    report(
-        {"path": str(done.path), "events": done.events, "bytes": done.bytes},
-        as_json,
-        f"wrote {done.events} events ({done.bytes} bytes) to {done.path}",
-    )
+    _report_written(with_store(node_dir(data_dir), work, as_json), "events", as_json)
 
 
 export_command.help = command_help(export_command.help or "")
@@ -140,12 +135,7 @@ def have_command(
             since_ms=_since_ms(since),
         )
 
-    done = with_store(node_dir(data_dir), work, as_json)
-    report(
-        {"path": str(done.path), "events": done.events, "bytes": done.bytes},
-        as_json,
-        f"wrote {done.events} ids ({done.bytes} bytes) to {done.path}",
-    )
+    _report_written(with_store(node_dir(data_dir), work, as_json), "ids", as_json)
 
 
 have_command.help = command_help(have_command.help or "")
@@ -224,6 +214,14 @@ def status_command(data_dir: Path | None, as_json: bool, group_refs: tuple[str, 
             when = entry["last_sync_ms"]
             seen = "never synced" if when is None else f"synced at {when}: {synced}"
             click.echo(f"  {entry['peer_id']} {entry['state']}; {seen}")
+
+
+def _report_written(done: bridge.Exported, what: str, as_json: bool) -> None:
+    report(
+        {"path": str(done.path), "events": done.events, "bytes": done.bytes},
+        as_json,
+        f"wrote {done.events} {what} ({done.bytes} bytes) to {done.path}",
+    )
 
 
 async def _resolved(store: NetworkStore, refs: tuple[str, ...]) -> list[bytes]:
