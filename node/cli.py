@@ -172,6 +172,12 @@ def genesis() -> None:
     help="How many registrars must approve a registrar change.",
 )
 @click.option("--ts", type=int, help="Creation time, ms since the epoch.  [default: now]")
+@click.option(
+    "--bootstrap",
+    multiple=True,
+    metavar="MULTIADDR",
+    help="A default bootstrap peer of the network, with /p2p/ (repeatable; at most 16).",
+)
 @charter_rules_options
 def create(
     out: Path,
@@ -182,6 +188,7 @@ def create(
     registrars: tuple[bytes, ...],
     quorum: int,
     ts: int | None,
+    bootstrap: tuple[str, ...],
     rules: dict[str, int],
 ) -> None:
     """Write a new genesis document (specs/genesis.md).
@@ -206,6 +213,7 @@ def create(
         founder=founder,
         registrars=registrars,
         quorum=quorum,
+        bootstrap=bootstrap,
     )
     try:
         write_durably(out, document.raw, mode=0o644, replace=False)
@@ -227,7 +235,8 @@ def show(file: Path, as_json: bool) -> None:
     \b
     JSON fields: file, network_id (hex), name, ts (ms since the epoch),
     root (the root group's charter: name, langs, level, rules), founder
-    (hex), registrars (hex, ascending), quorum, size (bytes).
+    (hex), registrars (hex, ascending), quorum, bootstrap (the network's
+    default bootstrap peers), size (bytes).
     """
     document = _describe_genesis(file, _read_genesis(file))
     if as_json:
@@ -248,6 +257,8 @@ def show(file: Path, as_json: bool) -> None:
     click.echo(f"registrars  {len(registrars)}, quorum {document['quorum']}")
     for registrar in registrars:
         click.echo(f"            {registrar}")
+    for address in document["bootstrap"]:
+        click.echo(f"bootstrap   {address}")
 
 
 def _read_genesis(path: Path) -> Genesis:
@@ -270,6 +281,7 @@ def _describe_genesis(path: Path, document: Genesis) -> dict[str, Any]:
         "founder": document.founder.hex(),
         "registrars": [key.hex() for key in document.registrars],
         "quorum": document.quorum,
+        "bootstrap": list(document.bootstrap),
         "size": len(document.raw),
     }
 

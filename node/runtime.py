@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from libp2p.exceptions import BaseLibp2pError
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from multiaddr import Multiaddr
 from nacl.signing import SigningKey
 
@@ -159,7 +159,7 @@ class Node:
 
         #: node key -> (ts, binary multiaddrs) of its newest peer record.
         self.peer_records: dict[bytes, tuple[int, list[bytes]]] = {}
-        self.bootstrap = [info_from_p2p_addr(Multiaddr(addr)) for addr in config.bootstrap]
+        self.bootstrap = _peer_infos(config.bootstrap or store.genesis.bootstrap)
         self._topology_stale = trio.Event()
         self._sync_wanted: set[ID] = set()
         self._sync_requested = trio.Event()
@@ -584,6 +584,20 @@ class Node:
             "counters": vars(self.counters)
             | {"publishes_dropped": 0 if gossip is None else gossip.dropped_publishes},
         }
+
+
+def _peer_infos(addresses: Sequence[str]) -> list[PeerInfo]:
+    """The bootstrap peers: those configured, else the network's defaults
+    (specs/genesis.md); an address that does not parse is skipped, and said."""
+    found = []
+    for address in addresses:
+        try:
+            found.append(info_from_p2p_addr(Multiaddr(address)))
+        except Exception as exc:  # py-multiaddr raises several kinds
+            logger.warning(
+                "bootstrap address skipped", extra={"address": address, "error": str(exc)}
+            )
+    return found
 
 
 def _stored(result: IngestResult) -> bool:

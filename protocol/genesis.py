@@ -20,12 +20,23 @@ from typing import Any
 
 from protocol import cbor
 from protocol.errors import LocalError, Reason, Rejected
-from protocol.kinds import CHARTER, BodySchema, integer, nested, sorted_unique, text
+from protocol.kinds import CHARTER, BodySchema, array_of, integer, nested, sorted_unique, text
 
 GENESIS_VERSION = 1
 MAX_REGISTRARS = 64
 #: Genesis documents are small; a bigger file is not one.
 MAX_GENESIS_SIZE = 8192
+#: Bootstrap peers a genesis document may name.
+MAX_BOOTSTRAP = 16
+
+
+def _bootstrap_address(value: Any) -> str | None:
+    """A multiaddr in its text form that names its peer (``.../p2p/ID``)."""
+    if type(value) is not str or not 1 <= len(value) <= 300:
+        return "must be a text of 1 to 300 characters"
+    if not value.startswith("/") or "/p2p/" not in value:
+        return "must be a multiaddr ending in /p2p/<peer id>"
+    return None
 
 
 def _key(value: Any) -> str | None:
@@ -43,7 +54,9 @@ GENESIS = BodySchema(
         "quorum": integer(1, MAX_REGISTRARS),
         "founder": _key,
         "registrars": sorted_unique(_key, 1, MAX_REGISTRARS),
-    }
+    },
+    # The network's default bootstrap peers (specs/genesis.md section 4).
+    optional={"bootstrap": array_of(_bootstrap_address, 1, MAX_BOOTSTRAP)},
 )
 
 
@@ -59,6 +72,8 @@ class Genesis:
     founder: bytes
     registrars: tuple[bytes, ...]
     quorum: int
+    #: Default bootstrap peers, multiaddrs with /p2p/ (may be empty).
+    bootstrap: tuple[str, ...] = ()
 
     @property
     def root_level(self) -> int:
@@ -91,6 +106,7 @@ def parse_genesis(raw: bytes) -> Genesis:
         founder=value["founder"],
         registrars=tuple(value["registrars"]),
         quorum=value["quorum"],
+        bootstrap=tuple(value.get("bootstrap", ())),
     )
 
 
@@ -102,6 +118,7 @@ def make_genesis(
     founder: bytes,
     registrars: Sequence[bytes],
     quorum: int,
+    bootstrap: Sequence[str] = (),
 ) -> Genesis:
     """Build a genesis document (registrars in any order); LocalError if unfit."""
     value = {
@@ -113,6 +130,8 @@ def make_genesis(
         "founder": founder,
         "registrars": sorted(set(registrars)),
     }
+    if bootstrap:
+        value["bootstrap"] = list(bootstrap)
     try:
         return parse_genesis(cbor.encode(value))
     except Rejected as exc:

@@ -22,6 +22,7 @@ from node_factory import LOOPBACK, running, small_tree, store_path, wait_for
 from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import make_host
 from node.runtime import Node, NodeConfig
+from protocol.genesis import make_genesis
 from protocol.topics import family_topic
 from storage import IngestStatus
 from storage.state import open_network_store
@@ -157,3 +158,30 @@ async def test_events_committed_beside_a_running_node_are_gossiped(
     await wait_for([b, root], proposal)
     assert proposal.id.hex() in {p["id"] for p in a.store.state.proposals.describe_all(s.now)}
     assert b.counters.gossip_stored + b.counters.sync_stored >= 1
+
+
+async def test_the_networks_default_bootstrap_peers(tmp_path: Path) -> None:
+    """With no bootstrap of its own, a node takes the genesis document's;
+    its own configuration wins; an address that does not parse is skipped."""
+    s = Scenario()
+    boot = make_host(signing_key("boot"))
+    address = f"/ip4/127.0.0.1/tcp/4001/p2p/{boot.get_id()}"
+    genesis = make_genesis(
+        name="con bootstrap",
+        ts=s.genesis.ts,
+        root=s.genesis.root,
+        founder=s.genesis.founder,
+        registrars=s.genesis.registrars,
+        quorum=1,
+        bootstrap=[address, "/not-a-multiaddr/p2p/x"],
+    )
+    async with open_network_store(tmp_path / "n.sqlite3", genesis) as store:
+        defaults = Node(signing_key("n"), store, NodeConfig())
+        assert [info.peer_id for info in defaults.bootstrap] == [boot.get_id()]
+        own = Node(signing_key("n"), store, NodeConfig(bootstrap=[]))
+        assert own.bootstrap == defaults.bootstrap  # an empty list is no configuration
+        mine = make_host(signing_key("mine"))
+        chosen = NodeConfig(bootstrap=[f"/ip4/127.0.0.1/tcp/9/p2p/{mine.get_id()}"])
+        assert [i.peer_id for i in Node(signing_key("n"), store, chosen).bootstrap] == [
+            mine.get_id()
+        ]

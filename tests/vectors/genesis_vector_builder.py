@@ -25,6 +25,10 @@ GENESIS_VECTORS_PATH = VECTORS_DIR / "genesis.json"
 PUB_B = bytes(KEY_B.verify_key)
 
 
+BOOT_A = "/dns4/boot.example.org/tcp/4001/p2p/12D3KooWMbbPVGsZYh3ChQjue712NHHGNybRRXwnuSpezYjGbCDS"
+BOOT_B = "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWMbbPVGsZYh3ChQjue712NHHGNybRRXwnuSpezYjGbCDS"
+
+
 def fields(document: Genesis) -> dict[str, Any]:
     """The document as a value, for variants that break one rule."""
     value: dict[str, Any] = cbor.decode(document.raw)
@@ -76,6 +80,19 @@ def build() -> dict[str, Any]:
             GENESIS,
         ),
         ("two_registrars", "Two registrars, both needed; a non-ASCII name.", council),
+        (
+            "with_bootstrap",
+            "The test network's document naming two default bootstrap peers.",
+            make_genesis(
+                name=GENESIS.name,
+                ts=GENESIS.ts,
+                root=GENESIS.root,
+                founder=GENESIS.founder,
+                registrars=GENESIS.registrars,
+                quorum=GENESIS.quorum,
+                bootstrap=[BOOT_A, BOOT_B],
+            ),
+        ),
     ]
     valid = [
         {
@@ -92,6 +109,13 @@ def build() -> dict[str, Any]:
     pairs = [(key, cbor.encode(value)) for key, value in fields(GENESIS).items()]
     invalid: list[tuple[str, str, bytes, Reason]] = [
         ("not_a_map", "An array.", cbor.encode([1, 2]), Reason.BAD_GENESIS),
+        ("empty_bootstrap", "An empty bootstrap list.", changed(bootstrap=[]), Reason.BAD_GENESIS),
+        (
+            "bootstrap_without_peer",
+            "A bootstrap address that names no peer.",
+            changed(bootstrap=["/dns4/boot.example.org/tcp/4001"]),
+            Reason.BAD_GENESIS,
+        ),
         ("missing_founder", "No 'founder'.", without("founder"), Reason.BAD_GENESIS),
         ("unknown_field", "An extra field 'memo'.", changed(memo="hola"), Reason.BAD_GENESIS),
         ("version_2", "Version 2.", changed(v=2), Reason.BAD_GENESIS),
