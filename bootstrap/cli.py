@@ -9,6 +9,9 @@ import click
 from bootstrap.peer import archive
 from node.cli_run import launch, node_options
 
+#: A bootstrap peer is every new node's first contact.
+BOOTSTRAP_MAX_CONNECTIONS = 1024
+
 
 @click.group(name="bootstrap")
 def bootstrap_group() -> None:
@@ -16,7 +19,7 @@ def bootstrap_group() -> None:
 
 
 @bootstrap_group.command(name="run")
-@node_options(dht=True)
+@node_options(dht=True, max_connections=BOOTSTRAP_MAX_CONNECTIONS)
 def run(**options: Any) -> None:
     """Run a bootstrap peer until SIGINT or SIGTERM: a Kademlia DHT server
     (which peers serve which group), a rendezvous point, and an archive

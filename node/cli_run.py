@@ -36,6 +36,7 @@ from node.api import create_app, serve_api
 from node.cli_common import load_key, node_dir
 from node.datadir import DataDir
 from node.files import write_durably
+from node.host import MAX_CONNECTIONS
 from node.runtime import Node, NodeConfig
 from storage.state import NetworkStore, open_network_store
 
@@ -77,19 +78,23 @@ def _read_config(ctx: click.Context, param: click.Parameter, path: Path | None) 
     ctx.default_map = {**(ctx.default_map or {}), **{names[k]: v for k, v in document.items()}}
 
 
-def node_options(*, dht: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def node_options(
+    *, dht: bool, max_connections: int
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options of every command that runs nodes (``ayllu run``,
-    ``ayllu bootstrap run``), with the DHT on or off by default."""
+    ``ayllu bootstrap run``), with their defaults for that kind of node."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(_node_options(dht)):
+        for option in reversed(_node_options(dht, max_connections)):
             command = option(command)
         return command
 
     return decorate
 
 
-def _node_options(dht_default: bool) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+def _node_options(
+    dht_default: bool, max_connections: int
+) -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
     return [
         click.option(
             "--config",
@@ -147,6 +152,13 @@ def _node_options(dht_default: bool) -> list[Callable[[Callable[..., Any]], Call
             "neighbours with no peer record yet (for bootstrap peers that keep no archive).",
         ),
         click.option(
+            "--max-connections",
+            type=click.IntRange(min=8),
+            default=max_connections,
+            show_default=True,
+            help="Connections kept at most, beyond which the least useful are closed.",
+        ),
+        click.option(
             "--passphrase-file",
             type=click.File("rb"),
             help="The passphrase of sealed node keys, on this file's first line (else asked for).",
@@ -168,7 +180,7 @@ def _node_options(dht_default: bool) -> list[Callable[[Callable[..., Any]], Call
 
 
 @click.command()
-@node_options(dht=False)
+@node_options(dht=False, max_connections=MAX_CONNECTIONS)
 @click.option(
     "--sync-only",
     is_flag=True,
@@ -199,6 +211,7 @@ def launch(
     api_address: str | None,
     sync_interval: float,
     dht: bool,
+    max_connections: int,
     passphrase_file: Any,
     log_level: str,
     log_format: str,

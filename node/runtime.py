@@ -40,7 +40,7 @@ from nacl.signing import SigningKey
 from node import governance
 from node.discovery import Discovery, enable_mdns
 from node.gossip import Gossip, GossipConfig, Verdict
-from node.host import make_host, peer_of
+from node.host import MAX_CONNECTIONS, make_host, peer_of
 from node.ingest import ingest_raw
 from node.links import Links
 from node.metrics import Metrics
@@ -98,6 +98,8 @@ class NodeConfig:
     provide_interval_s: float = 600.0
     #: How often the node looks up neighbours it has no address for.
     lookup_interval_s: float = 2.0
+    #: Connections kept at most (a bootstrap peer needs more).
+    max_connections: int = MAX_CONNECTIONS
     #: How often the store is checked for events another process committed
     #: (a command run beside the node), to fold and gossip them (seconds).
     watch_interval_s: float = 1.0
@@ -135,7 +137,7 @@ class Node:
         self.config = config
         self.now_ms = now_ms
         self.network_id = store.genesis.network_id
-        self.host = make_host(key)
+        self.host = make_host(key, max_connections=config.max_connections)
         self.peer_id = self.host.get_id()
         self.sync = SyncService(
             store, now_ms=now_ms, on_stored=self._stored_by_sync, on_misbehaviour=self._misbehaved
