@@ -87,7 +87,7 @@ class NodeConfig:
     topology_delay_s: float = 0.5
     #: Find neighbours with no peer record in the Kademlia DHT, and announce
     #: the groups served there (node/discovery.py). Off by default: peer
-    #: records come with the events, and py-libp2p's DHT costs CPU.
+    #: records come with the events, and the DHT costs every node some CPU.
     dht: bool = False
     #: Find this network's nodes on the local network by mDNS.
     mdns: bool = False
@@ -371,22 +371,29 @@ class Node:
         """Announce the groups served; look up the neighbours with no address;
         take in what mDNS found."""
         assert self.discovery is not None
-        provided: dict[bytes, float] = {}
+        # When each group is next announced, and after how long a failure.
+        next_provide: dict[bytes, float] = {}
+        backoff: dict[bytes, float] = {}
         while True:
             with trio.move_on_after(self.config.lookup_interval_s):
                 await self.discovery.changed.wait()
             if self.discovery.changed.is_set():
                 self.discovery.changed = trio.Event()
                 self._topology_stale.set()
+            if self.discovery.dht is None:
+                continue
             now = trio.current_time()
-            due = [
-                group_id
-                for group_id in self.position.served
-                if now - provided.get(group_id, -1e9) >= self.config.provide_interval_s
-            ]
+            due = [g for g in self.position.served if now >= next_provide.get(g, now)]
             for group_id in due if self.links.connected() else []:
                 if await self.discovery.provide(group_id):
-                    provided[group_id] = now
+                    backoff.pop(group_id, None)
+                    next_provide[group_id] = now + self.config.provide_interval_s
+                else:
+                    # Every announcement walks the DHT: a failing one is
+                    # tried again later and later, not at every turn.
+                    wait = min(backoff.get(group_id, 1.0) * 2, self.config.provide_interval_s)
+                    backoff[group_id] = wait
+                    next_provide[group_id] = now + wait
             for link in list(self.links.links.values()):
                 if link.state == "no-address":
                     await self._look_up(link.peer)
