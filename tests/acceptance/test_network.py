@@ -69,7 +69,8 @@ async def test_a_fractal_of_31_nodes(tmp_path: Path) -> None:
         assert all(result["verified"] for result in outcome["results"].values())
 
         # The first parent is replaced by a node that relays no gossip.
-        assert await network.stop(started[0]) == 0
+        stopped = started[0]
+        assert await network.stop(stopped) == 0, stopped.log.read_text()[-3000:]
         assert not (network.dirs[parents[0]].root / "node.json").exists()
         quiet = network.start([parents[0]], "--sync-only")
         await network.wait_up(quiet)

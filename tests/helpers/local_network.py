@@ -187,7 +187,8 @@ class LocalNetwork:
             headers={"content-type": "application/cbor"},
         )
         document: dict[str, Any] = response.json()
-        assert response.status_code in (200, 201), document
+        where = self.dirs[group].root.name
+        assert response.status_code in (200, 201), (where, event.kind, document)
         return document
 
     async def holds(self, group: bytes, event_id: bytes) -> bool:
