@@ -11,6 +11,7 @@ and compare, in key order and shuffled.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -111,3 +112,16 @@ def check_scenario(scenario: dict[str, Any], seed: int | None) -> None:
         except Rejected as exc:
             got = f"rejected {exc.reason.value}"
         assert got == ring["outcome"] + (f" {ring['reason']}" if "reason" in ring else "")
+
+
+def scenario_file(
+    description: str, specs: Sequence[str], scenarios: dict[str, Callable[[], Scenario]]
+) -> str:
+    """A vector file of scenarios (specs/groups.md section 9 layout), as JSON text."""
+    document = {
+        "description": description,
+        "spec": list(specs),
+        "version": 1,
+        "scenarios": [scenario_document(name, build) for name, build in scenarios.items()],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

@@ -9,7 +9,6 @@ after a rule change (and change specs/ballots.md in the same commit).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from ballot_factory import HOUR_MS, cast, count_result, freeze_ring, open_ballot
 from event_factory import signing_key
 from nacl.signing import SigningKey
 from network_factory import Scenario, build_fractal, key_of
-from scenario_vectors import scenario_document
+from scenario_vectors import scenario_file
 
 from protocol.event import SignedEvent
 
@@ -270,17 +269,15 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 
 
 def render() -> str:
-    document = {
-        "description": (
+    return scenario_file(
+        (
             "Proposals, ballots, secret votes and results (specs/ballots.md): fold the "
             "events in key order (ts, id), or in any arrival order, and get each event's "
             "outcome and the expected state at now_ms; layout as in specs/groups.md section 9."
         ),
-        "spec": ["ballots.md", "groups.md"],
-        "version": 1,
-        "scenarios": [scenario_document(name, build) for name, build in SCENARIOS.items()],
-    }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        ["ballots.md", "groups.md"],
+        SCENARIOS,
+    )
 
 
 if __name__ == "__main__":

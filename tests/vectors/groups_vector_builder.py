@@ -13,7 +13,6 @@ after a rule change (and change the specs in the same commit).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from network_factory import (
     key_of,
     tag_of,
 )
-from scenario_vectors import scenario_document
+from scenario_vectors import scenario_file
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "groups.json"
 PEOPLE = [signing_key(f"person {i}") for i in range(12)]
@@ -213,17 +212,15 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 
 
 def render() -> str:
-    document = {
-        "description": (
+    return scenario_file(
+        (
             "Governance scenarios (specs/groups.md section 9, specs/identity.md): fold the "
             "events in key order (ts, id), or in any arrival order, and get each event's "
             "outcome and the expected state at now_ms."
         ),
-        "spec": ["groups.md", "identity.md"],
-        "version": 1,
-        "scenarios": [scenario_document(name, build) for name, build in SCENARIOS.items()],
-    }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        ["groups.md", "identity.md"],
+        SCENARIOS,
+    )
 
 
 if __name__ == "__main__":
