@@ -187,8 +187,7 @@ import_command.help = command_help(import_command.help or "")
     "group_refs",
     multiple=True,
     metavar="GROUP",
-    help="A group to report on (repeatable; default: those the node serves and their "
-    "neighbours).",
+    help="A group to report on (repeatable; default: those the node serves and their neighbours).",
 )
 def status_command(data_dir: Path | None, as_json: bool, group_refs: tuple[str, ...]) -> None:
     """What is stuck where, from the running node of DATA-DIR (it must run

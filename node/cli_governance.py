@@ -669,6 +669,7 @@ def found(
     id); name, level.
     {FAILURE}
     """
+
     async def act(store: NetworkStore, key: SigningKey, now: int) -> Published:
         return await governance.found_group(
             store, key, name=name, level=level, langs=langs, rules=rules, now_ms=now

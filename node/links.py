@@ -35,6 +35,16 @@ CHECK_INTERVAL_S = 0.5
 MAX_CONCURRENT_DIALS = 4
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """A peer the node wants a link with, and what it knows of where it is."""
+
+    peer: ID
+    roles: set[str]
+    addrs: list[Multiaddr]
+    found_by: str
+
+
 @dataclass
 class Link:
     """One wanted peer and what the node knows of the way to it."""
@@ -42,6 +52,12 @@ class Link:
     peer: ID
     roles: set[str]
     addrs: list[Multiaddr]
+    #: Where ``addrs`` came from: peer-record, dht, mdns, bootstrap, cache.
+    found_by: str = ""
+    #: How the connection came up: the ``found_by`` of the addresses
+    #: dialled, or "existing" when a connection was up before
+    #: the node dialled (the peer dialled, or the DHT did).
+    reached_by: str = ""
     state: str = "idle"  # idle | dialling | connected | backoff | no-address
     failures: int = 0
     next_try: float = 0.0
@@ -54,6 +70,8 @@ class Link:
             "peer_id": str(self.peer),
             "roles": sorted(self.roles),
             "addrs": [str(addr) for addr in self.addrs],
+            "found_by": self.found_by,
+            "reached_by": self.reached_by,
             "state": self.state,
             "failures": self.failures,
             "last_error": self.last_error,
@@ -72,26 +90,32 @@ class Links:
         self._dials = trio.CapacityLimiter(MAX_CONCURRENT_DIALS)
         self._random = random.Random()
 
-    def want(self, wanted: Iterable[tuple[ID, set[str], list[Multiaddr]]]) -> None:
+    def want(self, wanted: Iterable[Wanted]) -> None:
         """Replace the wanted set, keeping what is known of links kept."""
         fresh: dict[ID, Link] = {}
-        for peer, roles, addrs in wanted:
-            if peer == self._host.get_id():
+        for want in wanted:
+            if want.peer == self._host.get_id():
                 continue
-            link = self.links.get(peer) or Link(peer, set(), [])
-            link.roles = set(roles)
-            if addrs and set(map(str, addrs)) != set(map(str, link.addrs)):
-                # New addresses: worth trying at once.
-                link.addrs, link.next_try = list(addrs), 0.0
-            fresh[peer] = link
+            link = self.links.get(want.peer) or Link(want.peer, set(), [])
+            link.roles = set(want.roles)
+            fresh[want.peer] = link
+            if want.addrs and set(map(str, want.addrs)) != set(map(str, link.addrs)):
+                self.learn(want.peer, want.addrs, want.found_by, links=fresh)
         self.links = fresh
 
-    def learn(self, peer: ID, addrs: list[Multiaddr]) -> None:
-        """Addresses found for a wanted peer some other way (the DHT)."""
-        link = self.links.get(peer)
+    def learn(
+        self,
+        peer: ID,
+        addrs: list[Multiaddr],
+        found_by: str,
+        *,
+        links: dict[ID, Link] | None = None,
+    ) -> None:
+        """New addresses for a wanted peer: worth trying at once."""
+        link = (self.links if links is None else links).get(peer)
         if link is not None and addrs:
-            link.addrs, link.next_try = list(addrs), 0.0
-            if link.state == "no-address":
+            link.addrs, link.found_by, link.next_try = list(addrs), found_by, 0.0
+            if link.state in ("no-address", "backoff"):
                 link.state = "idle"
 
     def connected(self) -> list[ID]:
@@ -111,9 +135,9 @@ class Links:
         live = set(self._host.get_connected_peers())
         for link in self.links.values():
             if link.peer in live:
-                if link.state != "connected":
-                    link.state, link.failures, link.last_error = "connected", 0, ""
-                    self._on_connected(link.peer)
+                if link.state not in ("connected", "dialling"):
+                    link.reached_by = "existing"
+                    self._up(link)
                 continue
             if link.state == "dialling":
                 continue
@@ -138,5 +162,9 @@ class Links:
                 link.state, link.last_error = "backoff", f"{type(exc).__name__}: {exc}"[:200]
                 logger.info("dial %s failed (%d): %s", link.peer, link.failures, exc)
                 return
+        link.reached_by = link.found_by
+        self._up(link)
+
+    def _up(self, link: Link) -> None:
         link.state, link.failures, link.last_error = "connected", 0, ""
         self._on_connected(link.peer)

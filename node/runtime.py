@@ -34,6 +34,7 @@ import trio
 from libp2p.exceptions import BaseLibp2pError
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.peer.peerstore import PeerStoreError
 from multiaddr import Multiaddr
 from nacl.signing import SigningKey
 
@@ -42,14 +43,14 @@ from node.discovery import Discovery, enable_mdns
 from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import MAX_CONNECTIONS, make_host, peer_of
 from node.ingest import ingest_raw
-from node.links import Links
+from node.links import Links, Wanted
 from node.metrics import Metrics
 from node.sync import SyncService, wall_clock_ms
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent, parse_event
 from protocol.sync_frames import MAX_SCOPE
 from protocol.topics import Position, neighbour_groups, sync_scope
-from storage import IngestResult, IngestStatus
+from storage import CachedPeer, IngestResult, IngestStatus, StorageError
 from storage.interface import MAX_LIMIT, Key
 from storage.state import NetworkStore
 
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 #: Ids of events stored by the node itself, remembered until the watcher of
 #: the store's commits has passed them.
 OWN_IDS_KEPT = 100_000
+#: Sync sessions a node runs at once (each with a different peer).
+SYNC_SESSIONS_AT_ONCE = 4
 #: Kinds whose arrival can change whom a node links with or where it sits.
 TOPOLOGY_KINDS = frozenset(
     {"peer.record", "group.nodes", "group.admit", "group.leave", "group.charter"}
@@ -94,6 +97,9 @@ class NodeConfig:
     #: An archive (a bootstrap peer): sync with every peer that connects,
     #: not only with the links it keeps.
     archive: bool = False
+    #: False: a directory (a bootstrap peer that keeps no archive), which
+    #: neither answers nor starts sync sessions and so holds no event.
+    sync: bool = True
     #: Seconds between announcements of the groups served, in the DHT.
     provide_interval_s: float = 600.0
     #: How often the node looks up neighbours it has no address for.
@@ -161,6 +167,8 @@ class Node:
 
         #: node key -> (ts, binary multiaddrs) of its newest peer record.
         self.peer_records: dict[bytes, tuple[int, list[bytes]]] = {}
+        #: Where peers were reached before (storage.interface.CachedPeer).
+        self._peer_cache: dict[ID, CachedPeer] = {}
         self.bootstrap = _peer_infos(config.bootstrap or store.genesis.bootstrap)
         self._topology_stale = trio.Event()
         self._sync_wanted: set[ID] = set()
@@ -188,7 +196,8 @@ class Node:
 
     async def _serve(self, task_status: TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:
-            self.sync.attach(self.host)
+            if self.config.sync:
+                self.sync.attach(self.host)
             self._nursery = nursery
             if self.gossip is not None:
                 await nursery.start(self.gossip.run)
@@ -200,11 +209,13 @@ class Node:
             await self.sync.prepare()
             self._seq = await self._store.events.last_committed()
             await self._load_peer_records()
+            await self._load_peer_cache()
             await self._announce()
             await self._refresh_topology()
             nursery.start_soon(self.links.run)
             nursery.start_soon(self._topology_loop)
-            nursery.start_soon(self._sync_loop)
+            if self.config.sync:
+                nursery.start_soon(self._sync_loop)
             nursery.start_soon(self._watch_loop)
             logger.info(
                 "node running",
@@ -336,34 +347,74 @@ class Node:
         self.scope = sync_scope(groups, served, MAX_SCOPE)
         if self.gossip is not None:
             await self.gossip.join(set(self.position.topics))
-        wanted: dict[ID, tuple[set[str], list[Multiaddr]]] = {}
+        wanted: dict[ID, Wanted] = {}
+
+        def want(peer: ID, role: str, addrs: list[Multiaddr], found_by: str) -> None:
+            known = wanted.get(peer)
+            if known is None or (addrs and not known.addrs):
+                known = wanted[peer] = Wanted(
+                    peer, known.roles if known else set(), addrs, found_by
+                )
+            known.roles.add(role)
+
         self._groups_of = {}
         for group_id, role in neighbour_groups(groups, served).items():
             for node_key in groups.group(group_id).nodes:
                 peer = peer_of(node_key)
-                roles, addrs = wanted.setdefault(peer, (set(), self._addrs_of(node_key)))
-                roles.add(role)
+                if addrs := self._addrs_of(node_key):
+                    want(peer, role, addrs, "peer-record")
+                else:
+                    want(peer, role, self._cached_addrs(peer), "cache")
                 self._groups_of.setdefault(peer, set()).add(group_id)
         if self.discovery is not None:
             for info in self.discovery.local_peers.values():
-                roles, addrs = wanted.setdefault(info.peer_id, (set(), list(info.addrs)))
-                roles.add("local")
+                want(info.peer_id, "local", list(info.addrs), "mdns")
         for info in self.bootstrap:
-            roles, addrs = wanted.setdefault(info.peer_id, (set(), list(info.addrs)))
-            roles.add("bootstrap")
-            if not addrs:
-                addrs.extend(info.addrs)
-        self.links.want((peer, roles, addrs) for peer, (roles, addrs) in wanted.items())
+            want(info.peer_id, "bootstrap", list(info.addrs), "bootstrap")
+        if not self.bootstrap:
+            # Started with no bootstrap peer: those of earlier runs will do.
+            for peer, cached in self._peer_cache.items():
+                if "bootstrap" in cached.roles:
+                    want(peer, "bootstrap", self._cached_addrs(peer), "cache")
+        self.links.want(wanted.values())
 
     def _addrs_of(self, node_key: bytes) -> list[Multiaddr]:
         known = self.peer_records.get(node_key)
-        if known is None:
-            return []
-        addrs: list[Multiaddr] = []
-        for raw in known[1]:
-            with contextlib.suppress(Exception):  # a record may hold any bytes
-                addrs.append(Multiaddr(raw))
-        return addrs
+        return [] if known is None else _multiaddrs(known[1])
+
+    def _cached_addrs(self, peer: ID) -> list[Multiaddr]:
+        cached = self._peer_cache.get(peer)
+        return [] if cached is None else _multiaddrs(cached.addrs)
+
+    # -- the peer cache --
+
+    async def _load_peer_cache(self) -> None:
+        for cached in await self._store.events.cached_peers(self.now_ms()):
+            with contextlib.suppress(ValueError):  # not a peer id: skipped
+                self._peer_cache[ID.from_base58(cached.peer_id)] = cached
+
+    async def _remember(self, peer: ID) -> None:
+        """Cache where a newly linked peer was reached: the addresses dialled,
+        or those it gave by identify if it dialled first."""
+        link = self.links.links.get(peer)
+        if link is None:
+            return
+        addrs = link.addrs
+        if link.reached_by == "existing" or not addrs:
+            try:
+                addrs = self.host.get_peerstore().addrs(peer)
+            except PeerStoreError:  # gone already, or identify not yet done
+                addrs = []
+        if not addrs:
+            return
+        now = self.now_ms()
+        cached = CachedPeer(str(peer), tuple(map(str, addrs)), tuple(sorted(link.roles)), now)
+        try:
+            await self._store.events.remember_peers([cached], now)
+        except StorageError as exc:  # the cache is a help, not a record
+            logger.warning("peer cache not written", extra={"error": str(exc)})
+            return
+        self._peer_cache[peer] = cached
 
     # -- discovery --
 
@@ -407,7 +458,7 @@ class Node:
         for group_id in sorted(self._groups_of.get(peer, ())):
             for info in await self.discovery.providers(group_id):
                 if info.peer_id == peer and info.addrs:
-                    self.links.learn(peer, list(info.addrs))
+                    self.links.learn(peer, list(info.addrs), "dht")
                     return
 
     # -- what another process committed --
@@ -438,6 +489,8 @@ class Node:
 
     def _connected(self, peer: ID) -> None:
         self._want_sync(peer)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._remember, peer)
         link = self.links.links.get(peer)
         if self.discovery is not None and self._nursery is not None and link is not None:
             # Any linked peer routes DHT queries; a bootstrap peer first of all.
@@ -448,19 +501,39 @@ class Node:
         self._sync_requested.set()
 
     async def _sync_loop(self) -> None:
+        """Sessions run side by side, a few at a time, so that a peer that
+        stalls its sessions (a lying bootstrap peer) delays no other."""
         next_round = trio.current_time()
-        while True:
-            with trio.move_on_at(next_round):
-                await self._sync_requested.wait()
-            self._sync_requested = trio.Event()
-            if trio.current_time() >= next_round:
-                self._sync_wanted.update(self.links.connected())
-                if self.config.archive:
-                    self._sync_wanted.update(self.host.get_connected_peers())
-                next_round = trio.current_time() + self.config.sync_interval_s
-            wanted, self._sync_wanted = sorted(self._sync_wanted, key=str), set()
-            for peer in wanted:
-                await self._sync_one(peer)
+        running: set[ID] = set()
+        sessions = trio.CapacityLimiter(SYNC_SESSIONS_AT_ONCE)
+
+        async def session(peer: ID) -> None:
+            try:
+                async with sessions:
+                    await self._sync_one(peer)
+            finally:
+                running.discard(peer)
+                if peer in self._sync_wanted:
+                    self._sync_requested.set()
+
+        async with trio.open_nursery() as nursery:
+            while True:
+                with trio.move_on_at(next_round):
+                    await self._sync_requested.wait()
+                self._sync_requested = trio.Event()
+                if trio.current_time() >= next_round:
+                    self._sync_wanted.update(self.links.connected())
+                    if self.config.archive:
+                        self._sync_wanted.update(self.host.get_connected_peers())
+                    next_round = trio.current_time() + self.config.sync_interval_s
+                # A peer's next session waits for its last to end; a peer
+                # wanted meanwhile is kept for the next turn.
+                wanted = sorted(self._sync_wanted - running, key=str)
+                self._sync_wanted &= running
+                for peer in wanted:
+                    if not SyncService.refused_by(self.host, peer):
+                        running.add(peer)
+                        nursery.start_soon(session, peer)
 
     async def _sync_one(self, peer: ID) -> None:
         self.counters.sync_sessions += 1
@@ -590,6 +663,8 @@ class Node:
             "links": self.links.describe(),
             "sync_scope": None if self.scope is None else [g.hex() for g in self.scope],
             "events": self.event_count,
+            # Events refused entry, by reason code: a peer lying shows here.
+            "rejected": dict(sorted(self.rejected_by_reason.items())),
             "counters": vars(self.counters)
             | {"publishes_dropped": 0 if gossip is None else gossip.dropped_publishes},
         }
@@ -607,6 +682,16 @@ def _peer_infos(addresses: Sequence[str]) -> list[PeerInfo]:
                 "bootstrap address skipped", extra={"address": address, "error": str(exc)}
             )
     return found
+
+
+def _multiaddrs(addrs: Sequence[bytes | str]) -> list[Multiaddr]:
+    """The addresses of ``addrs`` that parse; a record or the cache may hold
+    anything."""
+    parsed: list[Multiaddr] = []
+    for addr in addrs:
+        with contextlib.suppress(Exception):
+            parsed.append(Multiaddr(addr))
+    return parsed
 
 
 def _stored(result: IngestResult) -> bool:

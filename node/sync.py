@@ -34,6 +34,7 @@ from libp2p.abc import IHost, INetStream
 from libp2p.exceptions import BaseLibp2pError
 from libp2p.io.msgio import VarIntLengthMsgReadWriter
 from libp2p.peer.id import ID
+from libp2p.peer.peerstore import PeerStoreError
 
 from node.ingest import ingest_settling
 from protocol.errors import Reason, Rejected
@@ -217,6 +218,16 @@ class SyncService:
         return [found[i] for i in ids if i in found]
 
     # -- initiator --
+
+    @staticmethod
+    def refused_by(host: IHost, peer: ID) -> bool:
+        """Whether ``peer`` said (by identify) that it does not speak sync: a
+        bootstrap peer run as a directory. Unknown yet: not refused."""
+        try:
+            known = host.get_peerstore().get_protocols(peer)
+        except PeerStoreError:
+            return False
+        return bool(known) and PROTOCOL_ID not in known
 
     async def sync_with(
         self, host: IHost, peer: ID, scope: Collection[bytes] | None = None

@@ -8,6 +8,7 @@ writes SQL.
 from storage.interface import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    CachedPeer,
     EventStore,
     IngestResult,
     IngestStatus,
@@ -22,6 +23,7 @@ from storage.sqlite import SqliteEventStore, open_sqlite_store
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "CachedPeer",
     "EventStore",
     "IngestResult",
     "IngestStatus",

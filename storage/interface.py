@@ -34,6 +34,9 @@ Key = tuple[int, bytes]
 #: only thread (and the caller's memory) for long.
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
+#: The peer cache keeps at most this many peers, each until unseen this long.
+MAX_CACHED_PEERS = 256
+CACHED_PEER_TTL_MS = 30 * 24 * 3600 * 1000
 
 
 class StorageError(AylluError):
@@ -87,6 +90,26 @@ class StoredEvent:
     @property
     def key(self) -> Key:
         return (self.ts, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPeer:
+    """A peer the node had a link with: the addresses it was reached at, the
+    roles it had, and when. The cache is the node's own, never synced: with
+    it a restarted node finds its peers again with no bootstrap at all."""
+
+    peer_id: str
+    addrs: tuple[str, ...]
+    roles: tuple[str, ...]
+    seen_ms: int
+
+
+def prune_peers(peers: Iterable[CachedPeer], now_ms: int) -> list[CachedPeer]:
+    """The cache's rule, for both stores: the ``MAX_CACHED_PEERS`` seen last
+    (newest first, then by peer id), each seen within ``CACHED_PEER_TTL_MS``."""
+    fresh = [peer for peer in peers if peer.seen_ms >= now_ms - CACHED_PEER_TTL_MS]
+    fresh.sort(key=lambda peer: (-peer.seen_ms, peer.peer_id))
+    return fresh[:MAX_CACHED_PEERS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +215,15 @@ class EventStore(Protocol):
         ranges, and must see one state of the store while it does. With
         ``groups``, the source holds only the events of those groups (a
         session's scope, specs/sync.md section 6)."""
+        ...
+
+    async def remember_peers(self, peers: Sequence[CachedPeer], now_ms: int) -> None:
+        """Add ``peers`` to the peer cache (replacing what it held of them),
+        then keep only what ``prune_peers`` keeps."""
+        ...
+
+    async def cached_peers(self, now_ms: int) -> list[CachedPeer]:
+        """The peer cache as ``prune_peers`` keeps it, the newest first."""
         ...
 
     async def close(self) -> None:

@@ -24,15 +24,18 @@ from protocol.reconcile import RangeSource, SortedKeys
 from storage.ingest import plan_ingest
 from storage.interface import (
     DEFAULT_LIMIT,
+    CachedPeer,
     IngestResult,
     Key,
     RangeSummary,
     StorageError,
     StoredEvent,
     check_limit,
+    prune_peers,
 )
 
 _T = TypeVar("_T")
+
 
 class MemoryEventStore:
     """``EventStore`` in memory; nothing survives the object."""
@@ -40,6 +43,7 @@ class MemoryEventStore:
     def __init__(self) -> None:
         self._events: dict[bytes, StoredEvent] = {}
         self._keys: list[Key] = []  # sorted (ts, id) of every stored event
+        self._peers: dict[str, CachedPeer] = {}
         self._closed = False
 
     async def close(self) -> None:
@@ -140,6 +144,15 @@ class MemoryEventStore:
             return work(SortedKeys(self._keys))
         wanted = set(groups)
         return work(SortedKeys([k for k in self._keys if self._events[k[1]].group in wanted]))
+
+    async def remember_peers(self, peers: Sequence[CachedPeer], now_ms: int) -> None:
+        await self._enter()
+        self._peers.update((peer.peer_id, peer) for peer in peers)
+        self._peers = {peer.peer_id: peer for peer in prune_peers(self._peers.values(), now_ms)}
+
+    async def cached_peers(self, now_ms: int) -> list[CachedPeer]:
+        await self._enter()
+        return prune_peers(self._peers.values(), now_ms)
 
     def _range(self, lower: Key, upper: Key | None) -> list[Key]:
         start = bisect.bisect_left(self._keys, lower)

@@ -93,6 +93,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"CREATE INDEX events_by_group_key ON events (grp, ts, id, {', '.join(LIMB_COLUMNS)})",
         ),
     ),
+    Migration(
+        3,
+        "the peer cache: peers linked with, where, as what, when",
+        (
+            # The node's own, never synced (storage.interface.CachedPeer):
+            # addrs are multiaddr strings one per line, roles comma-separated.
+            """CREATE TABLE peers (
+    peer_id TEXT PRIMARY KEY,
+    addrs TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    seen_ms INTEGER NOT NULL
+) WITHOUT ROWID""",
+        ),
+    ),
 )
 
 _CREATE_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

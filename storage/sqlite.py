@@ -40,7 +40,10 @@ from protocol.key_index import KeyIndex
 from protocol.reconcile import Bucket, RangeSource
 from storage.ingest import plan_ingest
 from storage.interface import (
+    CACHED_PEER_TTL_MS,
     DEFAULT_LIMIT,
+    MAX_CACHED_PEERS,
+    CachedPeer,
     IngestResult,
     IngestStatus,
     Key,
@@ -206,6 +209,14 @@ class SqliteEventStore:
         sql = "SELECT coalesce(max(seq), 0) FROM events"
         return await self._run(lambda db: int(db.execute(sql).fetchone()[0]))
 
+    async def remember_peers(self, peers: Sequence[CachedPeer], now_ms: int) -> None:
+        await self._run(
+            lambda db: in_transaction(db, lambda db: _remember_peers(db, peers, now_ms))
+        )
+
+    async def cached_peers(self, now_ms: int) -> list[CachedPeer]:
+        return await self._run(lambda db: _cached_peers(db, now_ms))
+
     async def committed_after(self, seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
         check_limit(limit)
         sql = f"SELECT seq, {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -302,6 +313,39 @@ def _connect(path: str) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _remember_peers(db: sqlite3.Connection, peers: Sequence[CachedPeer], now_ms: int) -> None:
+    """Upsert ``peers``, then delete what ``prune_peers`` would not keep."""
+    db.executemany(
+        "INSERT INTO peers (peer_id, addrs, roles, seen_ms) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (peer_id) DO UPDATE SET "
+        "addrs = excluded.addrs, roles = excluded.roles, seen_ms = excluded.seen_ms",
+        [(p.peer_id, "\n".join(p.addrs), ",".join(p.roles), p.seen_ms) for p in peers],
+    )
+    db.execute("DELETE FROM peers WHERE seen_ms < ?", (now_ms - CACHED_PEER_TTL_MS,))
+    db.execute(
+        "DELETE FROM peers WHERE peer_id NOT IN "
+        "(SELECT peer_id FROM peers ORDER BY seen_ms DESC, peer_id LIMIT ?)",
+        (MAX_CACHED_PEERS,),
+    )
+
+
+def _cached_peers(db: sqlite3.Connection, now_ms: int) -> list[CachedPeer]:
+    rows = db.execute(
+        "SELECT peer_id, addrs, roles, seen_ms FROM peers WHERE seen_ms >= ? "
+        "ORDER BY seen_ms DESC, peer_id LIMIT ?",
+        (now_ms - CACHED_PEER_TTL_MS, MAX_CACHED_PEERS),
+    )
+    return [
+        CachedPeer(
+            peer_id,
+            tuple(filter(None, addrs.split("\n"))),
+            tuple(filter(None, roles.split(","))),
+            seen,
+        )
+        for peer_id, addrs, roles, seen in rows
+    ]
 
 
 def _ingest(db: sqlite3.Connection, events: list[SignedEvent], now_ms: int) -> list[IngestResult]:

@@ -34,6 +34,10 @@ from storage import IngestStatus
 from storage.state import open_network_store
 
 LOOPBACK = "/ip4/127.0.0.1/tcp/0"
+#: The command line of ``ayllu``, in the test's own interpreter.
+AYLLU = (sys.executable, "-c", "from node.cli import main; main()")
+#: The command line of a malicious bootstrap peer (tests/helpers/lying_bootstrap.py).
+LIAR = (sys.executable, str(Path(__file__).with_name("lying_bootstrap.py")))
 #: Seconds a process gets to stop on SIGTERM before it is killed.
 GRACE_S = 15.0
 
@@ -90,16 +94,22 @@ class LocalNetwork:
         else:
             boot = []
         dirs = [self.dirs[g] for g in groups]
-        return self._spawn("run", list(groups), dirs, [*_flags("--bootstrap", boot), *extra])
+        # No mDNS: the tests find peers through their bootstraps.
+        flags = [*_flags("--bootstrap", boot), "--no-mdns", *extra]
+        return self._spawn((*AYLLU, "run"), list(groups), dirs, flags)
 
-    async def start_bootstraps(self, count: int) -> list[NodeProcess]:
-        """``count`` bootstrap peers (``ayllu bootstrap run``), one process
-        each, with empty stores: archives fill themselves from the nodes."""
-        started = []
-        for n in range(count):
-            data_dir = DataDir(self.root / f"bootstrap-{n}")
+    async def start_bootstraps(
+        self, count: int, *extra: str, program: Sequence[str] = ()
+    ) -> list[NodeProcess]:
+        """``count`` bootstrap peers (``ayllu bootstrap run``, or ``program``
+        with its options), one process each, with empty stores: archives
+        fill themselves from the nodes."""
+        started: list[NodeProcess] = []
+        for _ in range(count):
+            data_dir = DataDir(self.root / f"bootstrap-{len(self.bootstrap_addrs) + len(started)}")
             await data_dir.initialize(self.scenario.genesis)
-            started.append(self._spawn("bootstrap", [], [data_dir], []))
+            command = program or (*AYLLU, "bootstrap", "run")
+            started.append(self._spawn(command, [], [data_dir], list(extra)))
         for process in started:
             await self.wait_up(process)
             runtime = _runtime_of(process.dirs[0])
@@ -108,14 +118,11 @@ class LocalNetwork:
         return started
 
     def _spawn(
-        self, command: str, groups: list[bytes], dirs: list[DataDir], extra: list[str]
+        self, command: Sequence[str], groups: list[bytes], dirs: list[DataDir], extra: list[str]
     ) -> NodeProcess:
         log = self.root / f"process-{len(self.processes)}.log"
         args = [
-            sys.executable,
-            "-c",
-            "from node.cli import main; main()",
-            *(["bootstrap", "run"] if command == "bootstrap" else ["run"]),
+            *command,
             *_flags("--data-dir", [str(d.root) for d in dirs]),
             "--listen",
             LOOPBACK,
@@ -123,7 +130,6 @@ class LocalNetwork:
             "127.0.0.1:0",
             "--sync-interval",
             str(self.sync_interval_s),
-            *([] if command == "bootstrap" else ["--no-mdns"]),  # peer records suffice
             *extra,
         ]
         for data_dir in dirs:
@@ -175,7 +181,10 @@ class LocalNetwork:
         return str(self.runtime(group)["api"])
 
     async def status(self, group: bytes) -> dict[str, Any]:
-        response = await self.client.get(f"{self.api(group)}/v1/status")
+        return await self.status_of(self.dirs[group])
+
+    async def status_of(self, data_dir: DataDir) -> dict[str, Any]:
+        response = await self.client.get(f"{_runtime_of(data_dir)['api']}/v1/status")
         response.raise_for_status()
         document: dict[str, Any] = response.json()
         return document
@@ -192,7 +201,11 @@ class LocalNetwork:
         return document
 
     async def holds(self, group: bytes, event_id: bytes) -> bool:
-        response = await self.client.get(f"{self.api(group)}/v1/events/{event_id.hex()}")
+        return await self.holds_at(self.dirs[group], event_id)
+
+    async def holds_at(self, data_dir: DataDir, event_id: bytes) -> bool:
+        api = _runtime_of(data_dir)["api"]
+        response = await self.client.get(f"{api}/v1/events/{event_id.hex()}")
         return response.status_code == 200
 
     async def wait_applied(

@@ -12,6 +12,7 @@ from event_factory import signing_key
 from nacl.signing import SigningKey
 from network_factory import Scenario, Tree, build_tree, key_of
 
+from node.cli_run import NodeMaker
 from node.runtime import Node, NodeConfig
 from protocol.event import SignedEvent
 from storage import IngestStatus
@@ -36,16 +37,24 @@ def store_path(tmp: Path, key: SigningKey) -> Path:
 
 @asynccontextmanager
 async def running(
-    tmp: Path, s: Scenario, key: SigningKey, config: NodeConfig
+    tmp: Path,
+    s: Scenario,
+    key: SigningKey,
+    config: NodeConfig,
+    *,
+    make: NodeMaker = Node,
+    with_events: bool = True,
 ) -> AsyncIterator[Node]:
-    """A node with the scenario's events in its store, until the block ends."""
+    """A node (or what ``make`` makes) with the scenario's events in its
+    store unless not ``with_events``, until the block ends."""
     async with (
         open_network_store(store_path(tmp, key), s.genesis) as store,
         trio.open_nursery() as nursery,
     ):
-        results = await store.ingest(s.events, s.now)
-        assert {r.status for r in results} == {IngestStatus.ACCEPTED}
-        node = Node(key, store, config)
+        if with_events:
+            results = await store.ingest(s.events, s.now)
+            assert {r.status for r in results} == {IngestStatus.ACCEPTED}
+        node = make(key, store, config)
         await nursery.start(node.run)
         try:
             yield node

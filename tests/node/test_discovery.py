@@ -1,17 +1,21 @@
 """Discovery (node/discovery.py, bootstrap/peer.py): nodes that know only a
-bootstrap directory, which stores nothing, find their neighbours through
+bootstrap peer run as a directory (``--no-archive``), which holds no
+event, find their neighbours through
 the DHT; two nodes with no bootstrap at all find each other by mDNS."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import trio
-from directory_peer import Directory
 from event_factory import note, signing_key
 from node_factory import LOOPBACK, running, small_tree
 
+from bootstrap.peer import bootstrap_peer
+from node.host import make_host
+from node.links import Wanted
 from node.runtime import NodeConfig
 
 
@@ -20,9 +24,15 @@ async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> No
     each announces the group it serves in the DHT and looks up its
     neighbours' groups there."""
     s, tree, node_keys = small_tree()
-    directory = Directory(signing_key("directory"), [LOOPBACK])
-    async with trio.open_nursery() as nursery:
-        await nursery.start(directory.run)
+    directory_config = NodeConfig(listen=(LOOPBACK,), relay=False, dht=True, sync=False)
+    async with running(
+        tmp_path,
+        s,
+        signing_key("directory"),
+        directory_config,
+        make=bootstrap_peer,
+        with_events=False,
+    ) as directory:
         config = NodeConfig(
             listen=(LOOPBACK,),
             bootstrap=tuple(directory.addresses()),
@@ -41,6 +51,7 @@ async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> No
                     await trio.sleep(0.1)
             roles = {link["peer_id"]: link["roles"] for link in a.links.describe()}
             assert roles[str(root.peer_id)] == ["parent"] and roles[str(b.peer_id)] == ["sibling"]
+            assert directory.discovery is not None and directory.discovery.dht is not None
             assert directory.discovery.dht.provider_store.size() >= 3
             # And now linked, they gossip and sync as ever.
             event = note(s.tick(), group=tree.children[s.net][0], net=s.net, text="tinkunakuy")
@@ -48,7 +59,7 @@ async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> No
             with trio.fail_after(20):
                 while not all([await n.store.events.has([event.id]) for n in (root, b)]):
                     await trio.sleep(0.05)
-        directory.stop()
+        assert await directory.store.events.count() <= 1  # its own peer record
 
 
 async def test_two_nodes_find_each_other_by_mdns(tmp_path: Path) -> None:
@@ -75,3 +86,54 @@ async def test_two_nodes_find_each_other_by_mdns(tmp_path: Path) -> None:
             for role in link["roles"]
         }
         assert (str(a.peer_id), "local") in roles or (str(b.peer_id), "local") in roles
+
+
+async def test_a_restarted_node_finds_its_peers_with_no_bootstrap(tmp_path: Path) -> None:
+    """The peer cache: started once with a bootstrap peer, a node started
+    again with none links with it again, and with its neighbours."""
+    s, tree, node_keys = small_tree()
+    directory_config = NodeConfig(listen=(LOOPBACK,), relay=False, dht=True, sync=False)
+    child = tree.children[s.net][0]
+    async with running(
+        tmp_path,
+        s,
+        signing_key("directory"),
+        directory_config,
+        make=bootstrap_peer,
+        with_events=False,
+    ) as directory:
+        config = NodeConfig(
+            listen=(LOOPBACK,),
+            bootstrap=tuple(directory.addresses()),
+            sync_interval_s=2.0,
+            topology_delay_s=0.05,
+            lookup_interval_s=0.5,
+            dht=True,
+        )
+        async with running(tmp_path, s, node_keys[s.net], config) as root:
+            async with running(tmp_path, s, node_keys[child], config) as node:
+                with trio.fail_after(30):
+                    while len(node.links.connected()) < 2:
+                        await trio.sleep(0.1)
+            alone = replace(config, bootstrap=())
+            async with running(tmp_path, s, node_keys[child], alone, with_events=False) as node:
+                assert not node.bootstrap
+                with trio.fail_after(30):
+                    while {root.peer_id, directory.peer_id} - set(node.links.connected()):
+                        await trio.sleep(0.1)
+                links = {link["peer_id"]: link for link in node.links.describe()}
+                assert links[str(directory.peer_id)]["roles"] == ["bootstrap"]
+                assert links[str(directory.peer_id)]["found_by"] == "cache"
+
+
+async def test_a_peer_gone_before_it_is_cached_is_skipped(tmp_path: Path) -> None:
+    """A link that came up by the peer's dial, and went before identify told
+    where the peer listens: nothing to cache, and no harm (it once crashed
+    the node)."""
+    s, _, node_keys = small_tree()
+    async with running(tmp_path, s, node_keys[s.net], NodeConfig(listen=(LOOPBACK,))) as node:
+        stranger = make_host(signing_key("stranger")).get_id()
+        node.links.want([Wanted(stranger, {"child"}, [], "peer-record")])
+        node.links.links[stranger].reached_by = "existing"
+        await node._remember(stranger)
+        assert await node.store.events.cached_peers(node.now_ms()) == []

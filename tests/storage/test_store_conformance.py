@@ -30,6 +30,7 @@ from protocol.reconcile import RangeSource, Reconciler, SortedKeys
 from protocol.validation import MAX_CLOCK_SKEW_MS, StateView, check_against_state
 from storage import (
     MAX_LIMIT,
+    CachedPeer,
     EventStore,
     IngestResult,
     IngestStatus,
@@ -37,6 +38,7 @@ from storage import (
     RangeSummary,
     StoredEvent,
 )
+from storage.interface import CACHED_PEER_TTL_MS, MAX_CACHED_PEERS
 
 ACCEPTED = IngestStatus.ACCEPTED
 DUPLICATE = IngestStatus.DUPLICATE
@@ -548,3 +550,33 @@ async def test_commits_are_read_back_in_commit_order(store: EventStore) -> None:
     assert await store.last_committed() == after[-1][0]
     assert await store.count_by_kind() == {"note": len(first) + len(later)}
     assert len(await store.committed_after(0, 2)) == 2
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def _peer(n: int, seen_ms: int, *addrs: str) -> CachedPeer:
+    return CachedPeer(
+        f"peer-{n:04d}", addrs or (f"/ip4/10.0.0.{n % 250}/tcp/4001",), ("parent",), seen_ms
+    )
+
+
+async def test_the_peer_cache_keeps_the_latest_of_each_peer(store: EventStore) -> None:
+    now = 1_000 * DAY_MS
+    assert await store.cached_peers(now) == []
+    first = _peer(1, now - 10, "/ip4/10.0.0.1/tcp/4001", "/ip6/::1/tcp/4001")
+    await store.remember_peers([first, _peer(2, now - 5)], now)
+    moved = CachedPeer("peer-0001", ("/ip4/10.0.0.9/tcp/4002",), ("bootstrap", "parent"), now)
+    await store.remember_peers([moved], now)
+    assert await store.cached_peers(now) == [moved, _peer(2, now - 5)]
+
+
+async def test_the_peer_cache_forgets_the_stale_and_the_surplus(store: EventStore) -> None:
+    now = 1_000 * DAY_MS
+    stale = _peer(0, now - CACHED_PEER_TTL_MS - 1)
+    peers = [_peer(n, now - n) for n in range(1, MAX_CACHED_PEERS + 11)]
+    await store.remember_peers([stale, *peers], now)
+    assert await store.cached_peers(now) == peers[:MAX_CACHED_PEERS]
+    # What ages past the limit later is no longer listed.
+    later = now + CACHED_PEER_TTL_MS - 5
+    assert await store.cached_peers(later) == peers[:5]
