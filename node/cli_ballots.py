@@ -46,6 +46,7 @@ from node.cli_common import (
     with_store,
 )
 from node.governance import Cast, Published
+from protocol.kinds import ROLES
 from protocol.state import NetworkState
 from storage.state import NetworkStore
 
@@ -512,7 +513,17 @@ def ballot_group() -> None:
     callback=public_keys,
     help="An election: a candidate's key; repeat for each (2 to 16).",
 )
-@click.option("--recall", metavar="HEXKEY", callback=public_keys, help="Recall this coordinator.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    help="An election's role.  [default: coordinator]",
+)
+@click.option(
+    "--term",
+    type=click.IntRange(0, 2**32 - 1),
+    help="An election's term: that of the close or the next ('ayllu role show' lists them).  "
+    "[default: the term of the close]",
+)
 @click.option("--question", required=True, help="The question, 1 to 500 characters.")
 @click.option("--lang", required=True, help="The language of the question and options.")
 @click.option(
@@ -561,7 +572,8 @@ def ballot_open(
     group_ref: str,
     proposal_ref: str | None,
     candidates: tuple[bytes, ...],
-    recall: bytes | None,
+    role: str | None,
+    term: int | None,
     question: str,
     lang: str,
     options: tuple[str, ...],
@@ -572,11 +584,12 @@ def ballot_open(
     closes_ms: int | None,
     counting_level: int | None,
 ) -> None:
-    """Open a ballot in GROUP (by whoever acts for it; a recall, by any
-    elector of GROUP) on exactly one of --proposal, --candidate... or
-    --recall. Its quorum and threshold are GROUP's charter's. In a recall
-    the first option recalls (ask "Do we recall ...?": yes comes first). An
-    election's options are its candidates, in order. Prints the ballot's
+    """Open a ballot in GROUP (by whoever acts for it; an election to a
+    vacant role, by any elector of GROUP) on exactly one of --proposal or
+    --candidate... (an election to --role for --term). Its quorum and
+    threshold are GROUP's charter's. An election's options are its
+    candidates, in order. (A recall ballot opens by itself once its motion
+    has the support: ayllu recall.) Prints the ballot's
     id; then each counting group freezes its ring before voting opens
     (ayllu ballot ring / rings).
 
@@ -586,9 +599,10 @@ def ballot_open(
     (hex).
     {FAILURE}
     """
-    subjects = [proposal_ref is not None, bool(candidates), recall is not None]
-    if sum(subjects) != 1:
-        raise click.UsageError("give exactly one of --proposal, --candidate or --recall")
+    if (proposal_ref is not None) == bool(candidates):
+        raise click.UsageError("give exactly one of --proposal or --candidate")
+    if not candidates and (role is not None or term is not None):
+        raise click.UsageError("--role and --term belong to an election (--candidate)")
     if opens_in is not None and opens_ms is not None:
         raise click.UsageError("give --opens-in or --opens, not both")
     if lasts is not None and closes_ms is not None:
@@ -619,7 +633,8 @@ def ballot_open(
             counting_level=counting_level,
             proposal=proposal,
             candidates=candidates or None,
-            recall=recall,
+            role=role,
+            term=term,
             now_ms=now,
         )
         return published, governance.counting_groups(store.state, published.event.id)
@@ -653,8 +668,9 @@ def ballot_ring(
     group_ref: str,
 ) -> None:
     """Freeze the ring of GROUP, a counting group of BALLOT: the keys of its
-    members certified at the opening. By whoever acts for GROUP, once,
-    before voting opens.
+    members certified at the opening. By any member of GROUP's subtree (the
+    keys are fixed by the rules, so nobody can stall a ballot by not
+    freezing them), once, before voting opens.
 
     \b
     JSON fields: {EVENT} (group: GROUP); ballot (hex), keys (hex,
@@ -734,11 +750,13 @@ def ballot_show(data_dir: Path | None, as_json: bool, at_ms: int | None, ballot_
     \b
     JSON fields: id, scope, scope_name, opener (hex), ts, lang, question,
     options, method, opens, closes (ms), counting_level, quorum_pct,
-    threshold_pct, proposal, candidates, recall (the subject; the others
-    null), status (announced, open or closed, at --at), counting_groups
-    (each: group, name, ring (id or null), ring_size, ring_hash,
-    votes_held, result (id or null)), stands (bool), decided (the option's
-    index or null), decided_option, at.
+    threshold_pct, proposal, candidates, recall (the subject, the others
+    null: a recall ballot, opened by its motion, has no lang or question),
+    role (of an election or recall; null for a proposal), status
+    (announced, open or closed, at --at), counting_groups (each: group,
+    name, ring (id or null), ring_size, ring_hash, votes_held, result (id
+    or null)), stands (bool), decided (the option's index or null),
+    decided_option, at.
     """
     at = now_ms() if at_ms is None else at_ms
 
@@ -753,7 +771,8 @@ def ballot_show(data_dir: Path | None, as_json: bool, at_ms: int | None, ballot_
     options = ", ".join(f"{i} {o}" for i, o in enumerate(document["options"]))
     click.echo(f"ballot      {document['id']}")
     click.echo(f"scope       {document['scope_name']} ({document['scope']})")
-    click.echo(f"question    {document['question']}  [{document['lang']}]")
+    if document["question"] is not None:
+        click.echo(f"question    {document['question']}  [{document['lang']}]")
     click.echo(f"options     {options}  ({document['method']})")
     click.echo(f"subject     {_subject(document)}")
     click.echo(f"opens       {_when(document['opens'])} ({document['opens']})")
@@ -777,8 +796,8 @@ def _subject(document: dict[str, Any]) -> str:
     if document["proposal"] is not None:
         return f"proposal {document['proposal']}"
     if document["candidates"] is not None:
-        return f"election among {len(document['candidates'])} candidates"
-    return f"recall of {document['recall']}"
+        return f"election of the {document['role']} among {len(document['candidates'])} candidates"
+    return f"recall of the {document['role']} {document['recall']}"
 
 
 def _outcome_text(document: dict[str, Any]) -> str:
@@ -917,7 +936,8 @@ def results_count(
     group_ref: str,
 ) -> None:
     """Publish the count of GROUP, a counting group of BALLOT, after the
-    close (by whoever acts for GROUP): the votes of its ring this node
+    close (by whoever acts for GROUP; for a recall, also by any of its
+    electors): the votes of its ring this node
     holds, each voter's last vote once.
 
     \b
@@ -959,8 +979,8 @@ def results_sum(
     group_ref: str,
 ) -> None:
     """Publish the sum of GROUP, above BALLOT's counting level, after the
-    close (by whoever acts for GROUP; for a recall's scope, also by any of
-    its electors): the results of all its children, which must be applied
+    close (by whoever acts for GROUP; for a recall, also by any of its
+    electors): the results of all its children, which must be applied
     first (else refused, bad_result, naming those missing).
 
     \b

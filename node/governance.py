@@ -677,7 +677,7 @@ def proposals_of(state: NetworkState, scope: bytes | None = None) -> list[Propos
 
 # -- ballots, secret votes and results (specs/ballots.md, Part II) --
 
-#: The options of a yes/no ballot (a decision or a recall) by language:
+#: The options of a yes/no ballot (a decision) by language:
 #: the primary subtag of the ballot's ``lang``.
 YES_NO: dict[str, tuple[str, str]] = {
     "ay": ("jisa", "janiwa"),
@@ -736,16 +736,20 @@ async def open_ballot(
     counting_level: int | None = None,
     proposal: bytes | None = None,
     candidates: Sequence[bytes] | None = None,
-    recall: bytes | None = None,
+    role: str | None = None,
+    term: int | None = None,
     now_ms: int,
 ) -> Published:
-    """``ballot.open`` in ``scope`` on exactly one of ``proposal``,
-    ``candidates`` (an election) or ``recall``. The quorum and threshold
-    are the scope's charter's; the counting level defaults to
-    min(scope's level, 3)."""
-    subjects = [s for s in (proposal, candidates, recall) if s is not None]
-    if len(subjects) != 1:
-        raise LocalError("a ballot decides one proposal, one election or one recall")
+    """``ballot.open`` in ``scope`` on exactly one of ``proposal`` or
+    ``candidates`` (an election, to ``role`` for ``term``: by default the
+    coordinator, for the term of the close). The quorum and threshold are
+    the scope's charter's; the counting level defaults to min(scope's
+    level, 3). (A recall ballot opens by itself when its motion qualifies,
+    specs/accountability.md.)"""
+    if (proposal is None) == (candidates is None):
+        raise LocalError("a ballot decides one proposal or one election")
+    if candidates is None and (role is not None or term is not None):
+        raise LocalError("a role and a term belong to an election")
     group = _group(store.state, scope)
     body: dict[str, Any] = {
         "lang": lang,
@@ -766,8 +770,10 @@ async def open_ballot(
         refs.append(proposal)
     if candidates is not None:
         body["candidates"] = list(candidates)
-    if recall is not None:
-        body["recall"] = recall
+    if role is not None:
+        body["role"] = role
+    if term is not None:
+        body["term"] = term
     return await publish(store, key, "ballot.open", body, group=scope, refs=refs, now_ms=now_ms)
 
 
@@ -783,7 +789,7 @@ async def freeze_ring(
     store: NetworkStore, key: SigningKey, ballot_id: bytes, group: bytes, *, now_ms: int
 ) -> Published:
     """``ballot.ring``: ``group``'s members certified at the opening, frozen
-    for the ballot (by whoever acts for ``group``, before the opening)."""
+    for the ballot (by any member of ``group``'s subtree, before the opening)."""
     state = store.state
     ballot = _ballot(state, ballot_id)
     _group(state, group)
@@ -1039,8 +1045,9 @@ def describe_ballot(state: NetworkState, ballot_id: bytes, at_ms: int) -> dict[s
         "scope_name": groups.groups[ballot.scope].name,
         "opener": ballot.opener.hex(),
         "ts": ballot.ts,
-        "lang": body["lang"],
-        "question": body["question"],
+        # A recall ballot, opened by its motion, has no text of its own.
+        "lang": body.get("lang"),
+        "question": body.get("question"),
         "options": list(ballot.options),
         "method": body["method"],
         "opens": ballot.opens,
@@ -1051,6 +1058,7 @@ def describe_ballot(state: NetworkState, ballot_id: bytes, at_ms: int) -> dict[s
         "proposal": None if proposal is None else proposal.hex(),
         "candidates": [c.hex() for c in body["candidates"]] if "candidates" in body else None,
         "recall": None if recall is None else recall.hex(),
+        "role": body.get("role", "coordinator") if "proposal" not in body else None,
         "status": ballot_status(ballot, at_ms),
         "counting_groups": counting,
         "stands": outcome["stands"],

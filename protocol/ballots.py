@@ -53,12 +53,20 @@ from nacl.signing import SigningKey
 from protocol import cbor
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent
-from protocol.groups import Groups
+from protocol.groups import DAY_MS, Groups
 from protocol.proposals import Proposals
 from protocol.registry import Registry
 from protocol.ring import POINT_SIZE, PreparedRing, RingSigner, compute_ring_hash, sign, verify
+from protocol.roles import Roles
 
 #: Prepended to the hash of a vote's content to form what the ring signs.
+#: A recall ballot's options: the first recalls (specs/accountability.md 3.4).
+RECALL_OPTIONS = ("recall", "keep")
+#: Between a motion's qualifying and its ballot's opening: time to freeze rings.
+RING_WINDOW_MS = 3_600_000
+#: The counting level a client chooses by default, and a recall ballot's
+#: (at most the scope's level): anonymity within about 125 people.
+DEFAULT_COUNTING_LEVEL = 3
 VOTE_DOMAIN = b"ayllu/vote/v1\x00"
 #: Prepended to the sorted ids of the votes a result counts.
 VOTES_DOMAIN = b"ayllu/votes/v1\x00"
@@ -208,10 +216,13 @@ class Evidence:
 class Ballots:
     """Every ballot, its rings, votes and results, and the evidence of lies."""
 
-    def __init__(self, registry: Registry, groups: Groups, proposals: Proposals) -> None:
+    def __init__(
+        self, registry: Registry, groups: Groups, proposals: Proposals, roles: Roles
+    ) -> None:
         self.registry = registry
         self.groups = groups
         self.proposals = proposals
+        self.roles = roles
         self.ballots: dict[bytes, Ballot] = {}
         self.evidence: list[Evidence] = []
 
@@ -253,6 +264,14 @@ class Ballots:
                 group.hex(): ring.ring_hash.hex() for group, ring in sorted(ballot.rings.items())
             },
         }
+        body = ballot.body
+        if "recall" in body:
+            document["recall"] = {"holder": body["recall"].hex(), "role": body["role"]}
+        if "candidates" in body:
+            document["election"] = {
+                "role": body.get("role", "coordinator"),
+                "term": self._election_term(ballot.scope, body),
+            }
         if top is None:
             return document
         quorum, decided = _decide(ballot.body, top)
@@ -268,21 +287,13 @@ class Ballots:
 
     # -- the fold --
 
-    def _require_acting(self, group_id: bytes, event: SignedEvent) -> None:
-        self.registry.require_certified(event.author, event.ts)
-        if not self.groups.acts_for(group_id, event.author, event.ts):
-            raise Rejected(
-                Reason.NOT_AUTHORIZED,
-                f"{event.author.hex()} does not act for group {group_id.hex()}",
-            )
-
     def apply_open(self, event: SignedEvent) -> None:
         body = event.event.body
         scope = self.groups.group(event.group)
-        if "recall" in body:
-            self._check_recall(event)
+        if "candidates" in body:
+            self._check_election_opener(event)
         else:
-            self._require_acting(scope.id, event)
+            self.groups.require_acting(scope.id, event)
         if body["counting_level"] > scope.level:
             raise Rejected(
                 Reason.BAD_BALLOT,
@@ -296,14 +307,90 @@ class Ballots:
         proposal = body.get("proposal")
         if proposal is not None:
             self._check_proposal(scope.id, proposal)
-        for candidate in body.get("candidates", ()):
-            self.registry.require_certified(candidate, event.ts)
-            if not self.groups.in_subtree(candidate, scope.id):
-                raise Rejected(Reason.NOT_MEMBER, f"candidate {candidate.hex()} is not a member")
+        if "candidates" in body:
+            self._check_candidates(event)
         if proposal is not None:
             self.proposals.close(proposal, event.id)
-        self.proposals.add_target(event.id, scope.id)  # a ballot is deliberated too
-        self.ballots[event.id] = Ballot(event.id, scope.id, event.author, event.ts, body)
+        self._add(Ballot(event.id, scope.id, event.author, event.ts, body))
+
+    def open_recall(
+        self, ballot_id: bytes, scope_id: bytes, opener: bytes, at_ms: int, role: str, holder: bytes
+    ) -> None:
+        """The recall ballot of a motion that qualified at ``at_ms``
+        (protocol/recall.py): opened by the fold itself, an hour later (time
+        to freeze the rings), for the charter's ``recall_days``, counted at
+        the level a client would choose (min(level, 3))."""
+        scope = self.groups.group(scope_id)
+        opens = at_ms + RING_WINDOW_MS
+        body = {
+            "method": "single",
+            "options": list(RECALL_OPTIONS),
+            "opens": opens,
+            "closes": opens + scope.rules["recall_days"] * DAY_MS,
+            "quorum_pct": scope.rules["quorum_pct"],
+            "threshold_pct": scope.rules["threshold_pct"],
+            "counting_level": min(scope.level, DEFAULT_COUNTING_LEVEL),
+            "recall": holder,
+            "role": role,
+        }
+        self._add(Ballot(ballot_id, scope_id, opener, at_ms, body))
+
+    def _add(self, ballot: Ballot) -> None:
+        self.proposals.add_target(ballot.id, ballot.scope)  # a ballot is deliberated too
+        self.ballots[ballot.id] = ballot
+
+    def _check_election_opener(self, event: SignedEvent) -> None:
+        """An election to a role, for the role's term of the close or the
+        next, is opened by whoever acts for the scope, or, while the role is
+        vacant, by any of its electors: a recalled or absent holder cannot
+        keep a role empty (specs/accountability.md 2.1, steps 1 and 2)."""
+        body = event.event.body
+        scope = event.group
+        role = body.get("role", "coordinator")
+        term = self._election_term(scope, body)
+        of_close = self.roles.term_at(scope, role, body["closes"])
+        if term not in (of_close, of_close + 1):
+            raise Rejected(Reason.BAD_BALLOT, f"term {term} is neither {of_close} nor the next")
+        self.registry.require_certified(event.author, event.ts)
+        vacant_and_elector = self.roles.holder(scope, role, event.ts) is None and (
+            event.author in self.groups.electorate(scope, event.ts)
+        )
+        if not (self.groups.acts_for(scope, event.author, event.ts) or vacant_and_elector):
+            raise Rejected(
+                Reason.NOT_AUTHORIZED,
+                "an election is opened by whoever acts for the group, or by an elector "
+                "while the role is vacant",
+            )
+
+    def _check_candidates(self, event: SignedEvent) -> None:
+        """Certified members of the scope's subtree; then none of them steward
+        in the term before, if the charter says so (2.1, steps 3 and 4)."""
+        body = event.event.body
+        for candidate in body["candidates"]:
+            self.registry.require_certified(candidate, event.ts)
+            if not self.groups.in_subtree(candidate, event.group):
+                raise Rejected(Reason.NOT_MEMBER, f"candidate {candidate.hex()} is not a member")
+        role = body.get("role", "coordinator")
+        term = self._election_term(event.group, body)
+        for candidate in body["candidates"]:
+            if self._steward_again(event.group, role, term, candidate):
+                raise Rejected(
+                    Reason.CONSECUTIVE_TERM, f"{candidate.hex()} was steward the term before"
+                )
+
+    def _election_term(self, scope_id: bytes, body: Mapping[str, Any]) -> int:
+        role = body.get("role", "coordinator")
+        term: int = body.get("term", self.roles.term_at(scope_id, role, body["closes"]))
+        return term
+
+    def _steward_again(self, scope_id: bytes, role: str, term: int, key: bytes) -> bool:
+        """Whether the charter forbids ``key`` the role: a steward two terms
+        in a row, where ``steward_repeat`` is false."""
+        return (
+            role == "steward"
+            and not self.groups.group(scope_id).rules["steward_repeat"]
+            and self.roles.elected(scope_id, "steward", term - 1) == key
+        )
 
     def _check_proposal(self, scope: bytes, proposal_id: bytes) -> None:
         self.proposals.require_open(proposal_id, scope)
@@ -313,17 +400,6 @@ class Ballots:
             raise Rejected(
                 Reason.NOT_ENOUGH_SUPPORT, f"{support} of the {needed} supporters needed"
             )
-
-    def _check_recall(self, event: SignedEvent) -> None:
-        """A recall is opened by any elector of the group: recalling must not
-        need the consent of the one recalled."""
-        scope = event.group
-        self.registry.require_certified(event.author, event.ts)
-        if event.author not in self.groups.electorate(scope, event.ts):
-            raise Rejected(Reason.NOT_AUTHORIZED, "a recall is opened by an elector of the group")
-        recalled = event.event.body["recall"]
-        if self.groups.coordinator(scope, event.ts) != recalled:
-            raise Rejected(Reason.BAD_BALLOT, f"{recalled.hex()} is not the group's coordinator")
 
     def apply_ring(self, event: SignedEvent) -> None:
         body = event.event.body
@@ -337,7 +413,7 @@ class Ballots:
             raise Rejected(
                 Reason.WRONG_RING, "rings belong to the counting groups of the ballot's scope"
             )
-        self._require_acting(group.id, event)
+        self._require_member(group.id, event)
         if group.id in ballot.rings:
             raise Rejected(Reason.WRONG_RING, "the group's ring is frozen already")
         eligible = self.eligible(group.id, ballot.opens)
@@ -349,6 +425,18 @@ class Ballots:
                 f"{len(set(eligible) - set(keys))} eligible members left out",
             )
         ballot.rings[group.id] = Ring(event.id, group.id, keys, compute_ring_hash(keys))
+
+    def _require_member(self, group_id: bytes, event: SignedEvent) -> None:
+        """Anyone certified in the group's subtree may freeze its ring, not
+        only whoever acts for it: the ring's keys are fixed by the rules,
+        so freezing is a chore, and nobody must be able to stall a ballot
+        by not doing it."""
+        self.registry.require_certified(event.author, event.ts)
+        if not (
+            self.groups.acts_for(group_id, event.author, event.ts)
+            or self.groups.in_subtree(event.author, group_id)
+        ):
+            raise Rejected(Reason.NOT_AUTHORIZED, "a ring is frozen by a member of the group")
 
     def eligible(self, group_id: bytes, at_ms: int) -> tuple[bytes, ...]:
         """The ring a counting group must freeze: its subtree's members
@@ -424,13 +512,13 @@ class Ballots:
         ballot = self.ballot(event.event.body["ballot"])
         if event.ts < ballot.closes:
             raise Rejected(Reason.TOO_EARLY, "results are published after the close")
-        if "recall" in ballot.body and event.group == ballot.scope:
-            # Any elector may publish a recall's final sum, so that the one
-            # recalled cannot stop it by not publishing.
+        if "recall" in ballot.body:
+            # Any elector of a group may publish its result of a recall, so
+            # that the one recalled cannot stop it by not publishing.
             self.registry.require_certified(event.author, event.ts)
             if event.author in self.groups.electorate(event.group, event.ts):
                 return ballot
-        self._require_acting(event.group, event)
+        self.groups.require_acting(event.group, event)
         return ballot
 
     def _check_shape(self, ballot: Ballot, body: Mapping[str, Any], *, eligible: int) -> None:
@@ -464,16 +552,20 @@ class Ballots:
 
     def _take_effect(self, ballot: Ballot, top: Result) -> None:
         """An election or a recall that the scope's result decides changes
-        who coordinates the scope for the term of the close."""
+        who holds the role (specs/accountability.md sections 2 and 3)."""
         _, decided = _decide(ballot.body, top)
         if decided is None:
             return
-        term = self.groups.group(ballot.scope).term_at(ballot.closes)
-        candidates = ballot.body.get("candidates")
+        body, scope = ballot.body, ballot.scope
+        role = body.get("role", "coordinator")
+        candidates = body.get("candidates")
         if candidates is not None:
-            self.groups.record_election(ballot.scope, term, candidates[decided])
-        elif "recall" in ballot.body and decided == 0:  # the first option recalls
-            self.groups.record_recall(ballot.scope, term, ballot.body["recall"])
+            term = self._election_term(scope, body)
+            if not self._steward_again(scope, role, term, candidates[decided]):
+                self.roles.record_election(scope, role, term, candidates[decided])
+        elif "recall" in body and decided == 0:  # the first option recalls
+            term = self.roles.term_at(scope, role, ballot.closes)
+            self.roles.record_recall(scope, role, term, body["recall"])
 
     def _evidence(
         self,

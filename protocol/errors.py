@@ -118,6 +118,14 @@ class Reason(enum.StrEnum):
     TOO_EARLY = "too_early"
     BAD_RESULT = "bad_result"
     EQUIVOCATION = "equivocation"
+    # -- accountability (specs/accountability.md) --
+    NOT_ROLE_HOLDER = "not_role_holder"
+    CONSECUTIVE_TERM = "consecutive_term"
+    UNKNOWN_MOTION = "unknown_motion"
+    DUPLICATE_MOTION = "duplicate_motion"
+    MOTION_EXPIRED = "motion_expired"
+    NOT_OVERSIGHT = "not_oversight"
+    BAD_OVERSIGHT = "bad_oversight"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.
@@ -177,7 +185,19 @@ BALLOT_REASONS = frozenset(
 #: Reasons the state fold refuses an event for (specs/groups.md section 1).
 #: Whether they apply depends on what else a node holds, so they never
 #: blame the sender; the event is stored all the same.
-STATE_REASONS = GROUP_REASONS | BALLOT_REASONS
+#: Refusals of the accountability rules (specs/accountability.md).
+ACCOUNTABILITY_REASONS = frozenset(
+    {
+        Reason.NOT_ROLE_HOLDER,
+        Reason.CONSECUTIVE_TERM,
+        Reason.UNKNOWN_MOTION,
+        Reason.DUPLICATE_MOTION,
+        Reason.MOTION_EXPIRED,
+        Reason.NOT_OVERSIGHT,
+        Reason.BAD_OVERSIGHT,
+    }
+)
+STATE_REASONS = GROUP_REASONS | BALLOT_REASONS | ACCOUNTABILITY_REASONS
 _ACTIONS.update(dict.fromkeys(STATE_REASONS, Action.IGNORE))
 
 

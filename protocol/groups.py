@@ -49,6 +49,7 @@ from typing import Any
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent
 from protocol.genesis import Genesis
+from protocol.kinds import RULE_DEFAULTS
 from protocol.registry import Registry
 
 MAX_MEMBERS = 5
@@ -65,7 +66,7 @@ class Group:
     name: str
     level: int
     langs: tuple[str, ...]
-    rules: Mapping[str, int]
+    rules: Mapping[str, int]  # with RULE_DEFAULTS for the rules a charter leaves out
     founder: bytes
     founded: int
     parent: bytes | None = None
@@ -91,7 +92,7 @@ class Group:
             name=charter["name"],
             level=charter["level"],
             langs=tuple(charter["langs"]),
-            rules=dict(charter["rules"]),
+            rules={**RULE_DEFAULTS, **charter["rules"]},
             founder=founder,
             founded=founded,
         )
@@ -323,7 +324,8 @@ class Groups:
 
     # -- the fold --
 
-    def _require_acting(self, group_id: bytes, event: SignedEvent) -> None:
+    def require_acting(self, group_id: bytes, event: SignedEvent) -> None:
+        """Refuse ``event`` unless its author is certified and acts for the group."""
         self.registry.require_certified(event.author, event.ts)
         if not self.acts_for(group_id, event.author, event.ts):
             raise Rejected(
@@ -357,7 +359,7 @@ class Groups:
     def apply_group_apply(self, event: SignedEvent) -> None:
         child = self.group(event.group)
         parent = self.group(event.event.body["parent"])
-        self._require_acting(child.id, event)
+        self.require_acting(child.id, event)
         if child.level + 1 != parent.level:
             raise Rejected(
                 Reason.BAD_LEVEL,
@@ -371,7 +373,7 @@ class Groups:
     def apply_group_admit(self, event: SignedEvent) -> None:
         body = event.event.body
         parent = self.group(event.group)
-        self._require_acting(parent.id, event)
+        self.require_acting(parent.id, event)
         application = self.group_applications.get(body["application"])
         if application != Application(parent.id, body["child"]):
             raise Rejected(
@@ -388,7 +390,7 @@ class Groups:
 
     def apply_group_nodes(self, event: SignedEvent) -> None:
         group = self.group(event.group)
-        self._require_acting(group.id, event)
+        self.require_acting(group.id, event)
         group.nodes = tuple(event.event.body["nodes"])
 
     def apply_group_leave(self, event: SignedEvent) -> None:

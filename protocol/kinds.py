@@ -93,6 +93,12 @@ def integer(low: int, high: int) -> Check:
     return check
 
 
+def boolean(value: Any) -> str | None:
+    if type(value) is not bool:
+        return "must be true or false"
+    return None
+
+
 def sorted_unique(item: Check, min_items: int, max_items: int) -> Check:
     """An array whose items are strictly ascending: one encoding per set."""
     as_array = array_of(item, min_items, max_items)
@@ -184,11 +190,14 @@ MAX_RING_KEYS = 1024
 
 
 def _ballot_subject(body: Mapping[str, Any]) -> str | None:
-    """A ballot decides one thing: a proposal, an election among
-    candidates (one option per candidate, in order), or a recall."""
-    subjects = [name for name in ("proposal", "candidates", "recall") if name in body]
+    """A ballot decides one thing: a proposal, or an election among
+    candidates (one option per candidate, in order) to a role. (A recall
+    ballot is opened by a recall motion, specs/accountability.md.)"""
+    subjects = [name for name in ("proposal", "candidates") if name in body]
     if len(subjects) != 1:
-        return "a ballot has exactly one of 'proposal', 'candidates', 'recall'"
+        return "a ballot has exactly one of 'proposal', 'candidates'"
+    if ("role" in body or "term" in body) and "candidates" not in body:
+        return "'role' and 'term' belong to an election"
     if body["opens"] >= body["closes"]:
         return "'opens' must be before 'closes'"
     if len(set(body["options"])) != len(body["options"]):
@@ -201,10 +210,15 @@ def _ballot_subject(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+#: The roles of a group (specs/accountability.md section 2).
+ROLES = ("coordinator", "steward", "auditor")
+_role = one_of(*ROLES)
+
 #: A group's rules (specs/groups.md, "Charter"): percentages of the members
 #: (support to put a proposal to ballot, quorum to make a ballot count,
 #: threshold of the votes cast to pass), the coordinator's term and the
-#: merit period.
+#: merit period; and, optional with the defaults of ``RULE_DEFAULTS``, the
+#: rules of accountability (specs/accountability.md section 1).
 RULES = BodySchema(
     required={
         "quorum_pct": integer(1, 100),
@@ -212,8 +226,25 @@ RULES = BodySchema(
         "threshold_pct": integer(50, 100),
         "term_days": integer(1, 3650),
         "merit_days": integer(1, 3650),
-    }
+    },
+    optional={
+        "recall_days": integer(1, 30),
+        "ratify_days": integer(1, 60),
+        "steward_months": integer(1, 24),
+        "auditor_months": integer(1, 24),
+        "steward_repeat": boolean,
+        "treasury_pct": integer(0, 100),
+    },
 )
+#: The rules a charter leaves out (specs/accountability.md section 1).
+RULE_DEFAULTS: Mapping[str, int | bool] = {
+    "recall_days": 7,
+    "ratify_days": 14,
+    "steward_months": 3,
+    "auditor_months": 12,
+    "steward_repeat": True,
+    "treasury_pct": 10,
+}
 CHARTER = BodySchema(
     required={
         "name": text(1, 100),
@@ -271,9 +302,7 @@ KINDS: dict[str, BodySchema] = {
         required={"lang": lang_tag, "text": _long_text, "title": _title, "target": _event_id}
     ),
     "translation.confirm": BodySchema(required={"translation": _event_id}),
-    "comment": BodySchema(
-        required={"lang": lang_tag, "text": text(1, 5_000), "target": _event_id}
-    ),
+    "comment": BodySchema(required={"lang": lang_tag, "text": text(1, 5_000), "target": _event_id}),
     "proposal.support": BodySchema(required={"proposal": _event_id}),
     # -- ballots, votes and results (specs/ballots.md) --
     "ballot.open": BodySchema(  # group: the scope
@@ -289,9 +318,10 @@ KINDS: dict[str, BodySchema] = {
             "counting_level": integer(1, 32),
         },
         optional={
-            "recall": _key,
             "proposal": _event_id,
             "candidates": array_of(_key, 2, MAX_OPTIONS),
+            "role": _role,
+            "term": _index,
         },
         across=_ballot_subject,
     ),
@@ -325,6 +355,22 @@ KINDS: dict[str, BodySchema] = {
             "eligible": _count,
         }
     ),
+    # -- accountability (specs/accountability.md) --
+    "recall.motion": BodySchema(  # group: the holder's group
+        required={"lang": lang_tag, "role": _role, "holder": _key, "reason": text(1, 2000)}
+    ),
+    "recall.support": BodySchema(required={"motion": _event_id}),  # group: the motion's
+    "recall.conviction": BodySchema(  # group: the oversight group
+        required={
+            "case": text(1, 200),
+            "role": _role,
+            "court": text(1, 200),
+            "group": _event_id,
+            "holder": _key,
+            "document": byte_string(32, 32),
+        }
+    ),
+    "oversight.appoint": BodySchema(required={"oversight": _event_id}),  # group: the overseen
 }
 
 #: Kinds whose envelope ``group`` must be the network id itself (the root

@@ -38,8 +38,11 @@ from protocol.event import SignedEvent
 from protocol.genesis import Genesis
 from protocol.groups import Groups
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.oversight import Oversight
 from protocol.proposals import Proposals
+from protocol.recall import Recalls
 from protocol.registry import Registry
+from protocol.roles import Roles
 
 Key = tuple[int, bytes]
 
@@ -52,7 +55,10 @@ class NetworkState:
         self.registry = Registry(genesis)
         self.groups = Groups(genesis, self.registry)
         self.proposals = Proposals(self.registry, self.groups)
-        self.ballots = Ballots(self.registry, self.groups, self.proposals)
+        self.roles = Roles(self.registry, self.groups)
+        self.ballots = Ballots(self.registry, self.groups, self.proposals, self.roles)
+        self.oversight = Oversight(self.groups)
+        self.recalls = Recalls(self.registry, self.groups, self.roles, self.ballots, self.oversight)
 
     def snapshot(self, at_ms: int) -> dict[str, Any]:
         """The whole state as JSON-ready data: what two nodes holding the same
@@ -74,6 +80,14 @@ class NetworkState:
             "proposals": self.proposals.describe_all(at_ms),
             "ballots": [self.ballots.outcome(bid) for bid in sorted(self.ballots.ballots)],
             "evidence": [evidence.describe() for evidence in self.ballots.evidence],
+            "roles": {
+                gid.hex(): self.roles.describe(gid, at_ms) for gid in sorted(self.groups.groups)
+            },
+            "oversight": {
+                group.hex(): overseer.hex()
+                for group, overseer in sorted(self.oversight.appointed.items())
+            },
+            "motions": self.recalls.describe_all(),
         }
 
     def apply(self, event: SignedEvent) -> None:
@@ -111,6 +125,10 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "vote": lambda s, e: s.ballots.apply_vote(e),
     "result.count": lambda s, e: s.ballots.apply_count(e),
     "result.sum": lambda s, e: s.ballots.apply_sum(e),
+    "recall.motion": lambda s, e: s.recalls.apply_motion(e),
+    "recall.support": lambda s, e: s.recalls.apply_support(e),
+    "recall.conviction": lambda s, e: s.recalls.apply_conviction(e),
+    "oversight.appoint": lambda s, e: s.oversight.apply_appoint(e),
 }
 
 

@@ -17,7 +17,7 @@ from event_factory import signing_key
 from nacl.signing import SigningKey
 from network_factory import Fractal, Scenario, key_of
 
-from protocol.ballots import prepare_ring, vote_body, votes_hash
+from protocol.ballots import RECALL_OPTIONS, prepare_ring, vote_body, votes_hash
 from protocol.event import SignedEvent
 from protocol.ring import POINT_SIZE, RingSigner, compute_ring_hash
 
@@ -34,7 +34,8 @@ def open_ballot(
     method: str = "single",
     proposal: bytes | None = None,
     candidates: Sequence[bytes] | None = None,
-    recall: bytes | None = None,
+    role: str | None = None,
+    term: int | None = None,
     opens_in: int = HOUR_MS,
     lasts: int = 24 * HOUR_MS,
 ) -> SignedEvent:
@@ -53,8 +54,10 @@ def open_ballot(
         body["proposal"] = proposal
     if candidates is not None:
         body["candidates"] = list(candidates)
-    if recall is not None:
-        body["recall"] = recall
+    if role is not None:
+        body["role"] = role
+    if term is not None:
+        body["term"] = term
     refs = [proposal] if proposal is not None else []
     return s.event("ballot.open", opener, body, group=scope, refs=refs)
 
@@ -113,7 +116,7 @@ def count_result(
     ts: int | None = None,
 ) -> SignedEvent:
     """A counting group's result; ``counts`` overrides the true counts (a lie)."""
-    true_counts, voters, digest = tally(votes, len(ballot.event.body["options"]))
+    true_counts, voters, digest = tally(votes, _width(ballot))
     keys = ring_event.event.body["keys"]
     return s.event(
         "result.count",
@@ -142,7 +145,7 @@ def sum_result(
     counts: Sequence[int] | None = None,
 ) -> SignedEvent:
     """A group's sum of its children's results; ``counts`` overrides (a lie)."""
-    width = len(ballot.event.body["options"])
+    width = _width(ballot)
     true_counts = [sum(p.event.body["counts"][i] for p in parts) for i in range(width)]
     return s.event(
         "result.sum",
@@ -157,6 +160,14 @@ def sum_result(
         group=group,
         refs=[ballot.id, *(p.id for p in parts)],
     )
+
+
+def _width(ballot: SignedEvent) -> int:
+    """How many options the ballot ``ballot`` stands for has: a recall
+    motion (or conviction) is the id of the recall ballot it opened."""
+    if ballot.kind == "ballot.open":
+        return len(ballot.event.body["options"])
+    return len(RECALL_OPTIONS)
 
 
 @dataclass

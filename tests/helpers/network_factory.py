@@ -41,8 +41,13 @@ def key_of(key: SigningKey) -> bytes:
     return bytes(key.verify_key)
 
 
-def charter_body(name: str, level: int, langs: Iterable[str] = ("es", "qu")) -> dict[str, Any]:
-    return {"name": name, "langs": sorted(set(langs)), "level": level, "rules": dict(RULES)}
+def charter_body(
+    name: str,
+    level: int,
+    langs: Iterable[str] = ("es", "qu"),
+    rules: Mapping[str, Any] = RULES,
+) -> dict[str, Any]:
+    return {"name": name, "langs": sorted(set(langs)), "level": level, "rules": dict(rules)}
 
 
 def tag_of(number: str) -> bytes:
@@ -60,6 +65,8 @@ class Scenario:
     registrar_count: int = 2
     quorum: int = 1
     now: int = T0
+    #: The rules of every charter the scenario writes, the root's included.
+    rules: Mapping[str, Any] = field(default_factory=lambda: dict(RULES))
     events: list[SignedEvent] = field(default_factory=list)
     #: Standing (protocol/standing.py): the newest certificate naming each
     #: key, and the registrar change that added each later registrar; every
@@ -78,7 +85,7 @@ class Scenario:
         self.genesis = make_genesis(
             name="test network",
             ts=self.now,
-            root=charter_body("root", self.root_level, ("ay", "es", "qu")),
+            root=charter_body("root", self.root_level, ("ay", "es", "qu"), self.rules),
             founder=key_of(self.founder),
             registrars=[key_of(k) for k in self.registrars],
             quorum=self.quorum,
@@ -105,9 +112,9 @@ class Scenario:
     ) -> SignedEvent:
         """Sign an event; ``evidence=False`` leaves out the author's standing."""
         author = key_of(key)
-        standing = (
-            self.registrar_changes if kind in REGISTRAR_KINDS else self.certificates
-        ).get(author)
+        standing = (self.registrar_changes if kind in REGISTRAR_KINDS else self.certificates).get(
+            author
+        )
         refs = set(refs)
         if evidence and kind in GOVERNANCE_KINDS and standing is not None:
             refs.add(standing)
@@ -196,7 +203,7 @@ class Scenario:
     # -- groups --
 
     def found(self, founder: SigningKey, name: str, level: int) -> SignedEvent:
-        return self.event("group.charter", founder, charter_body(name, level))
+        return self.event("group.charter", founder, charter_body(name, level, rules=self.rules))
 
     def apply(self, actor: SigningKey, child: bytes, parent: bytes) -> SignedEvent:
         return self.event("group.apply", actor, {"parent": parent}, group=child)

@@ -305,10 +305,12 @@ def test_usage_errors(tmp_path: Path) -> None:
     base = ["ballot", "open", "--key", cli.key("founder"), "root", "--question", "?"]
     result = cli.run(*base, "--lang", "es", "--opens-in", "1h")
     assert result.exit_code == 2 and "exactly one of --proposal" in result.output
-    result = cli.run(*base, "--lang", "de", "--recall", "00" * 32)
+    result = cli.run(*base, "--lang", "de", "--proposal", "00" * 32)
     assert result.exit_code == 2 and "no default options in 'de'" in result.output
-    result = cli.run(*base, "--lang", "es", "--recall", "00" * 32, "--opens-in", "soon")
+    result = cli.run(*base, "--lang", "es", "--proposal", "00" * 32, "--opens-in", "soon")
     assert result.exit_code == 2 and "not a duration" in result.output
+    result = cli.run(*base, "--lang", "es", "--proposal", "00" * 32, "--role", "steward")
+    assert result.exit_code == 2 and "belong to an election" in result.output
     result = cli.run("propose", "--key", cli.key("p0"), "root", "--lang", "qu", "--title", "t")
     assert result.exit_code == 2 and "--text or --text-file" in result.output
     result = cli.run("vote", "--key", cli.key("p0"), "0" * 8)

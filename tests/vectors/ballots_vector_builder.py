@@ -84,9 +84,9 @@ def decision() -> Scenario:
     return s
 
 
-def election_and_recall() -> Scenario:
-    """An election of the region's coordinator among two candidates; then a
-    recall of the coordinator, opened by an elector."""
+def election() -> Scenario:
+    """An election of the region's coordinator among two candidates, then
+    the base groups' coordinators (recalls: specs/vectors/accountability.json)."""
     s = Scenario(root_level=3)
     region = _Region(s, (3, 3))
     candidates = sorted([key_of(region.people[0][1]), key_of(region.people[1][1])])
@@ -105,19 +105,10 @@ def election_and_recall() -> Scenario:
         for people, ring, v in zip(region.people, rings, votes, strict=True)
     ]
     sum_result(s, region.actor, ballot, region.id, counts)
-    # The base groups choose coordinators, who elect the region's:
+    # The base groups choose their coordinators by endorsement:
     for people, base in zip(region.people, region.bases, strict=True):
         for person in people:
             s.endorse(person, base, people[1])
-    for people in region.people:
-        s.endorse(people[1], region.id, region.people[0][1])
-    recall = open_ballot(  # the elected coordinator, by an elector
-        s, region.people[1][1], region.id, counting_level=1, recall=candidates[0]
-    )
-    open_ballot(  # bad_ballot: not the coordinator
-        s, region.people[1][1], region.id, counting_level=1, recall=key_of(region.people[1][2])
-    )
-    assert recall
     return s
 
 
@@ -260,7 +251,7 @@ def deliberation() -> Scenario:
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "deliberation": deliberation,
     "decision": decision,
-    "election_and_recall": election_and_recall,
+    "election": election,
     "bad_votes": bad_votes,
     "lies": lies,
     "parents_view": parents_view,

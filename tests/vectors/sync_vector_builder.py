@@ -121,9 +121,7 @@ INVALID_FRAMES: list[tuple[str, Any]] = [
 
 
 def frames() -> dict[str, Any]:
-    valid = [
-        {"name": name, "frame_hex": encode_frame(frame).hex()} for name, frame in VALID_FRAMES
-    ]
+    valid = [{"name": name, "frame_hex": encode_frame(frame).hex()} for name, frame in VALID_FRAMES]
     invalid = []
     for name, value in INVALID_FRAMES:
         raw = cbor.encode(value)

@@ -1,0 +1,86 @@
+"""Accountability events for tests (specs/accountability.md): recall
+motions and their support, oversight appointments and convictions.
+
+Functions over a ``network_factory.Scenario``, as in ballot_factory.py: each
+signs its event at the scenario's clock and appends it to the scenario. A
+motion or conviction stands for the recall ballot it opens: give it to
+ballot_factory's ``freeze_ring``, ``count_result`` and ``sum_result``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from ballot_factory import cast, count_result, freeze_ring
+from nacl.signing import SigningKey
+from network_factory import Scenario, key_of
+
+from protocol.event import SignedEvent
+
+
+def recall_motion(
+    s: Scenario,
+    author: SigningKey,
+    group: bytes,
+    holder: bytes,
+    *,
+    role: str = "coordinator",
+    reason: str = "Manan uyarinchu.",
+) -> SignedEvent:
+    body = {"lang": "qu", "role": role, "holder": holder, "reason": reason}
+    return s.event("recall.motion", author, body, group=group)
+
+
+def support_motion(s: Scenario, author: SigningKey, motion: SignedEvent) -> SignedEvent:
+    return s.event(
+        "recall.support", author, {"motion": motion.id}, group=motion.group, refs=[motion.id]
+    )
+
+
+def appoint_oversight(s: Scenario, actor: SigningKey, group: bytes, overseer: bytes) -> SignedEvent:
+    return s.event("oversight.appoint", actor, {"oversight": overseer}, group=group)
+
+
+def convict(
+    s: Scenario,
+    actor: SigningKey,
+    overseer: bytes,
+    group: bytes,
+    holder: bytes,
+    *,
+    role: str = "coordinator",
+    judgment: bytes = b"Sentencia firme 123-2026",
+) -> SignedEvent:
+    body = {
+        "case": "Expediente 123-2026",
+        "role": role,
+        "court": "Corte Superior de Puno",
+        "group": group,
+        "holder": holder,
+        "document": hashlib.sha256(judgment).digest(),
+    }
+    return s.event("recall.conviction", actor, body, group=overseer)
+
+
+def decide_in_group(
+    s: Scenario,
+    ballot: SignedEvent,
+    group: bytes,
+    people: Sequence[SigningKey],
+    choices: Sequence[int],
+    *,
+    opens: int,
+    closes: int,
+    counter: SigningKey,
+) -> SignedEvent:
+    """A ballot counted in ``group`` alone (counting level = the group's
+    level): the ring frozen by its first member, each person's vote, and
+    the count by ``counter``; returns the count."""
+    ring = freeze_ring(s, people[0], ballot, group, [key_of(p) for p in people])
+    s.now = opens
+    votes = [
+        cast(s, ring, person, [choice]) for person, choice in zip(people, choices, strict=True)
+    ]
+    s.now = closes
+    return count_result(s, counter, ballot, ring, votes)

@@ -1,0 +1,223 @@
+"""Builds specs/vectors/accountability.json: roles and their terms,
+recall motions, the recall ballots they open, oversight and convictions,
+as scenarios of signed events with their outcomes and the state they fold
+to (specs/accountability.md, "Test vectors"; the layout of specs/groups.md
+section 9).
+
+Run ``python tests/vectors/accountability_vector_builder.py`` to rewrite the
+file after a rule change (and change specs/accountability.md in the same
+commit).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+
+from accountability_factory import (
+    appoint_oversight,
+    convict,
+    decide_in_group,
+    recall_motion,
+    support_motion,
+)
+from ballot_factory import open_ballot
+from nacl.signing import SigningKey
+from network_factory import DAY_MS, RULES, Scenario, build_fractal, key_of
+from scenario_vectors import scenario_file
+
+from protocol.event import SignedEvent
+from protocol.state import Governance
+
+VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "accountability.json"
+
+
+def _fractal(s: Scenario) -> tuple[bytes, list[bytes], list[list[SigningKey]]]:
+    """A region over two base groups of three, under a level-3 root; each
+    group's first member founded it and acts for it."""
+    fractal = build_fractal(s, [3, 3], regions=1, bases=2)
+    region = next(iter(fractal.tree))
+    bases = fractal.tree[region]
+    return region, bases, [fractal.members[base] for base in bases]
+
+
+def _ballot_of(s: Scenario, motion: SignedEvent) -> tuple[int, int]:
+    """When the recall ballot that ``motion`` opened opens and closes."""
+    governance = Governance(s.genesis)
+    governance.add(s.events)
+    ballot = governance.state.ballots.ballot(motion.id)
+    return ballot.opens, ballot.closes
+
+
+def _election(
+    s: Scenario,
+    opener: SigningKey,
+    group: bytes,
+    people: list[SigningKey],
+    candidates: list[SigningKey],
+    choices: list[int],
+    role: str,
+    term: int | None = None,
+) -> SignedEvent:
+    ballot = open_ballot(
+        s,
+        opener,
+        group,
+        counting_level=1,
+        options=[f"c{i}" for i in range(len(candidates))],
+        candidates=[key_of(c) for c in candidates],
+        role=role,
+        term=term,
+    )
+    body = ballot.event.body
+    decide_in_group(
+        s,
+        ballot,
+        group,
+        people,
+        choices,
+        opens=body["opens"],
+        closes=body["closes"],
+        counter=people[0],
+    )
+    return ballot
+
+
+def stewards() -> Scenario:
+    """A steward elected by the group's members for a quarter (opened by an
+    elector while the role is vacant); an auditor for the next year; an
+    election for a term too far ahead, and one by an elector while the
+    role is held; with steward_repeat false, the same steward again."""
+    s = Scenario(root_level=3, rules={**RULES, "steward_repeat": False})
+    _, bases, people = _fractal(s)
+    base, members = bases[0], people[0]
+    first = _election(s, members[2], base, members, members[1:], [0, 0, 0], "steward")
+    closes = first.event.body["closes"]
+    governance = Governance(s.genesis)
+    governance.add(s.events)
+    term = governance.state.roles.term_at(base, "steward", closes)
+    year = governance.state.roles.term_at(base, "auditor", closes)
+    _election(s, members[0], base, members, members[:2], [1, 1, 0], "auditor", year + 1)
+    candidates = sorted([key_of(members[0]), key_of(members[2])])
+    options = ("a", "b")
+    open_ballot(  # bad_ballot: two terms ahead
+        s,
+        members[0],
+        base,
+        counting_level=1,
+        options=options,
+        candidates=candidates,
+        role="auditor",
+        term=year + 2,
+    )
+    open_ballot(  # not_authorized: the steward's role is held
+        s,
+        members[2],
+        base,
+        counting_level=1,
+        options=options,
+        candidates=candidates,
+        role="steward",
+    )
+    open_ballot(  # consecutive_term
+        s,
+        members[0],
+        base,
+        counting_level=1,
+        options=options,
+        candidates=sorted([key_of(members[1]), key_of(members[2])]),
+        role="steward",
+        term=term + 1,
+    )
+    return s
+
+
+def recall_by_motion() -> Scenario:
+    """A base group's coordinator recalled: a motion (and a second one, a
+    duplicate), support from outside (refused) and from a member, which
+    qualifies it (60 % of 3, rounded up: 2); the recall ballot it opened,
+    voted in secret and counted by a member; then the coordinator, still
+    endorsed, holds nothing for the rest of the term."""
+    s = Scenario(root_level=3, rules={**RULES, "support_pct": 60})
+    _, bases, people = _fractal(s)
+    base, members = bases[0], people[0]
+    for person in members:
+        s.endorse(person, base, members[1])
+    holder = key_of(members[1])
+    recall_motion(s, members[0], base, key_of(members[2]))  # not_role_holder
+    motion = recall_motion(s, members[0], base, holder)
+    recall_motion(s, members[2], base, holder)  # duplicate_motion
+    support_motion(s, people[1][0], motion)  # not_authorized: not an elector here
+    s.event("recall.support", members[2], {"motion": bytes(32)}, group=base)  # unknown_motion
+    support_motion(s, members[2], motion)
+    support_motion(s, members[2], motion)  # duplicate_support
+    opens, closes = _ballot_of(s, motion)
+    decide_in_group(
+        s, motion, base, members, [0, 1, 0], opens=opens, closes=closes, counter=members[2]
+    )
+    s.endorse(members[0], base, members[1])
+    return s
+
+
+def motion_expires() -> Scenario:
+    """A motion that gathers no support in time (recall_days, 7 by
+    default), then is put again."""
+    s = Scenario(root_level=3, rules={**RULES, "support_pct": 60})
+    _, bases, people = _fractal(s)
+    base, members = bases[0], people[0]
+    for person in members:
+        s.endorse(person, base, members[1])
+    motion = recall_motion(s, members[0], base, key_of(members[1]))
+    s.now = motion.ts + 7 * DAY_MS
+    support_motion(s, members[2], motion)  # motion_expired
+    recall_motion(s, members[2], base, key_of(members[1]))
+    return s
+
+
+def conviction() -> Scenario:
+    """The root names its oversight group (after a refused appointment of
+    itself and one by someone who does not act for it); a conviction
+    recorded by a group that is not the oversight (refused), then by the
+    oversight group: its recall ballot opens at once, and a motion against
+    the same coordinator meanwhile is a duplicate."""
+    s = Scenario(root_level=3)
+    region, bases, people = _fractal(s)
+    base, members = bases[0], people[0]
+    for person in members:
+        s.endorse(person, base, members[1])
+    holder = key_of(members[1])
+    appoint_oversight(s, s.founder, s.net, s.net)  # bad_oversight
+    appoint_oversight(s, members[0], s.net, region)  # not_authorized
+    appoint_oversight(s, s.founder, s.net, bases[1])
+    convict(s, members[0], region, base, holder)  # not_oversight
+    convict(s, people[1][0], bases[1], base, holder)
+    recall_motion(s, members[0], base, holder)  # duplicate_motion
+    return s
+
+
+SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    "stewards": stewards,
+    "recall_by_motion": recall_by_motion,
+    "motion_expires": motion_expires,
+    "conviction": conviction,
+}
+
+
+def render() -> str:
+    return scenario_file(
+        (
+            "Roles, recall and oversight (specs/accountability.md): fold the events in key "
+            "order (ts, id), or in any arrival order, and get each event's outcome and the "
+            "expected state at now_ms; layout as in specs/groups.md section 9."
+        ),
+        ["accountability.md", "ballots.md", "groups.md"],
+        SCENARIOS,
+    )
+
+
+if __name__ == "__main__":
+    VECTORS_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {VECTORS_PATH}")
