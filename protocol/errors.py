@@ -126,6 +126,8 @@ class Reason(enum.StrEnum):
     MOTION_EXPIRED = "motion_expired"
     NOT_OVERSIGHT = "not_oversight"
     BAD_OVERSIGHT = "bad_oversight"
+    UNKNOWN_CLAIM = "unknown_claim"
+    SELF_REVIEW = "self_review"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.
@@ -195,6 +197,8 @@ ACCOUNTABILITY_REASONS = frozenset(
         Reason.MOTION_EXPIRED,
         Reason.NOT_OVERSIGHT,
         Reason.BAD_OVERSIGHT,
+        Reason.UNKNOWN_CLAIM,
+        Reason.SELF_REVIEW,
     }
 )
 STATE_REASONS = GROUP_REASONS | BALLOT_REASONS | ACCOUNTABILITY_REASONS

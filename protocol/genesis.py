@@ -20,7 +20,8 @@ from typing import Any
 
 from protocol import cbor
 from protocol.errors import LocalError, Reason, Rejected
-from protocol.kinds import CHARTER, BodySchema, array_of, integer, nested, sorted_unique, text
+from protocol.kinds import CHARTER
+from protocol.schema import BodySchema, array_of, integer, nested, sorted_unique, text
 
 GENESIS_VERSION = 1
 MAX_REGISTRARS = 64

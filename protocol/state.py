@@ -39,6 +39,7 @@ from protocol.genesis import Genesis
 from protocol.groups import Groups
 from protocol.kinds import GOVERNANCE_KINDS
 from protocol.oversight import Oversight
+from protocol.power_map import PowerMap
 from protocol.proposals import Proposals
 from protocol.recall import Recalls
 from protocol.registry import Registry
@@ -58,6 +59,7 @@ class NetworkState:
         self.roles = Roles(self.registry, self.groups)
         self.ballots = Ballots(self.registry, self.groups, self.proposals, self.roles)
         self.oversight = Oversight(self.groups)
+        self.power_map = PowerMap(self.registry, self.groups)
         self.recalls = Recalls(self.registry, self.groups, self.roles, self.ballots, self.oversight)
 
     def snapshot(self, at_ms: int) -> dict[str, Any]:
@@ -88,6 +90,7 @@ class NetworkState:
                 for group, overseer in sorted(self.oversight.appointed.items())
             },
             "motions": self.recalls.describe_all(),
+            "power_map": self.power_map.describe_all(),
         }
 
     def apply(self, event: SignedEvent) -> None:
@@ -129,6 +132,8 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "recall.support": lambda s, e: s.recalls.apply_support(e),
     "recall.conviction": lambda s, e: s.recalls.apply_conviction(e),
     "oversight.appoint": lambda s, e: s.oversight.apply_appoint(e),
+    "map.claim": lambda s, e: s.power_map.apply_claim(e),
+    "map.review": lambda s, e: s.power_map.apply_review(e),
 }
 
 

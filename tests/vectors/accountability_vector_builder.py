@@ -198,20 +198,77 @@ def conviction() -> Scenario:
     return s
 
 
+def power_map() -> Scenario:
+    """Claims of the power map, confirmed by two people (one of whom
+    changes their mind, then back), disputed by a third; a review of the
+    author's own claim and one of no claim (refused)."""
+    s = Scenario(root_level=3)
+    region, bases, people = _fractal(s)
+    register = {"url": "https://example.org/registro/20100012345"}
+    owns = s.event(
+        "map.claim",
+        people[0][0],
+        {
+            "entity": "Familia Andrade",
+            "relation": "owns",
+            "target": "Minera Sur S.A.",
+            "date": "2024-03-01",
+            "sources": [register, {"hash": bytes(range(32))}],
+            "share_bp": 6000,
+            "lang": "es",
+        },
+        group=region,
+    )
+    funds = s.event(
+        "map.claim",
+        people[1][0],
+        {
+            "entity": "Minera Sur S.A.",
+            "relation": "advertises_in",
+            "target": "Diario del Altiplano",
+            "date": "2025-01-15",
+            "sources": [{"url": "https://example.org/pauta/2025"}],
+            "amount": 1_250_000,
+            "currency": "PEN",
+        },
+        group=region,
+    )
+
+    def review(author: SigningKey, claim: SignedEvent, stance: str, group: bytes = region) -> None:
+        body = {"claim": claim.id, "stance": stance, "sources": [register]}
+        s.event("map.review", author, body, group=group, refs=[claim.id])
+
+    review(people[0][1], owns, "confirm")
+    review(people[1][1], owns, "dispute")
+    review(people[1][1], owns, "confirm")  # changed their mind
+    review(people[1][2], owns, "confirm")
+    review(people[0][2], funds, "dispute")
+    review(people[0][0], owns, "confirm")  # self_review
+    s.event(  # unknown_claim
+        "map.review",
+        people[0][1],
+        {"claim": bytes(32), "stance": "confirm", "sources": [register]},
+        group=region,
+    )
+    review(people[0][1], funds, "confirm", group=bases[0])  # unknown_claim: not its group
+    return s
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "stewards": stewards,
     "recall_by_motion": recall_by_motion,
     "motion_expires": motion_expires,
     "conviction": conviction,
+    "power_map": power_map,
 }
 
 
 def render() -> str:
     return scenario_file(
         (
-            "Roles, recall and oversight (specs/accountability.md): fold the events in key "
-            "order (ts, id), or in any arrival order, and get each event's outcome and the "
-            "expected state at now_ms; layout as in specs/groups.md section 9."
+            "Roles, recall, oversight and the power map (specs/accountability.md): fold the "
+            "events in key order (ts, id), or in any arrival order, and get each event's "
+            "outcome and the expected state at now_ms; layout as in specs/groups.md section 9."
         ),
         ["accountability.md", "ballots.md", "groups.md"],
         SCENARIOS,
