@@ -19,6 +19,7 @@ import trio
 from click.core import ParameterSource
 
 from bootstrap.cli import bootstrap_group
+from node.cli_accountability import ACCOUNTABILITY_COMMANDS
 from node.cli_ballots import BALLOT_COMMANDS
 from node.cli_bridge import bridge_group
 from node.cli_common import charter_rules_options, data_dir_option, now_ms
@@ -480,5 +481,12 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
     }
 
 
-for _command in (*COMMAND_GROUPS, *BALLOT_COMMANDS, run, bridge_group, bootstrap_group):
+for _command in (
+    *COMMAND_GROUPS,
+    *BALLOT_COMMANDS,
+    *ACCOUNTABILITY_COMMANDS,
+    run,
+    bridge_group,
+    bootstrap_group,
+):
     main.add_command(_command)

@@ -447,15 +447,15 @@ def resolve_group(state: NetworkState, text: str) -> bytes:
     Refused(unknown_group) if none, BadReference if several."""
     if text.strip().lower() == ROOT:
         return state.groups.root_id
-    return _resolve(text, state.groups.groups, "group", Reason.UNKNOWN_GROUP)
+    return resolve_id(text, state.groups.groups, "group", Reason.UNKNOWN_GROUP)
 
 
 def resolve_certificate(state: NetworkState, text: str) -> bytes:
     """The certificate whose id is, or starts with, the hex ``text``."""
-    return _resolve(text, state.registry.certificates, "certificate", Reason.UNKNOWN_CERTIFICATE)
+    return resolve_id(text, state.registry.certificates, "certificate", Reason.UNKNOWN_CERTIFICATE)
 
 
-def _resolve(text: str, ids: Iterable[bytes], what: str, unknown: Reason) -> bytes:
+def resolve_id(text: str, ids: Iterable[bytes], what: str, unknown: Reason) -> bytes:
     prefix = text.strip().lower()
     if not _HEX.fullmatch(prefix) or len(prefix) > 64:
         raise BadReference(f"{text!r} is not a {what} id: give its hex digits")
@@ -1101,19 +1101,19 @@ def describe_results(state: NetworkState, ballot_id: bytes) -> dict[str, Any]:
 
 def resolve_proposal(state: NetworkState, text: str) -> bytes:
     """The proposal whose id is, or starts with, the hex ``text``."""
-    return _resolve(text, state.proposals.proposals, "proposal", Reason.UNKNOWN_PROPOSAL)
+    return resolve_id(text, state.proposals.proposals, "proposal", Reason.UNKNOWN_PROPOSAL)
 
 
 def resolve_original(state: NetworkState, text: str) -> bytes:
     """The proposal or amendment whose id is, or starts with, ``text``."""
     proposals = state.proposals
     ids = [*proposals.proposals, *proposals.amendments]
-    return _resolve(text, ids, "proposal or amendment", Reason.UNKNOWN_TARGET)
+    return resolve_id(text, ids, "proposal or amendment", Reason.UNKNOWN_TARGET)
 
 
 def resolve_translation(state: NetworkState, text: str) -> bytes:
     """The translation whose id is, or starts with, ``text``."""
-    return _resolve(text, state.proposals.translation_ids(), "translation", Reason.UNKNOWN_TARGET)
+    return resolve_id(text, state.proposals.translation_ids(), "translation", Reason.UNKNOWN_TARGET)
 
 
 def resolve_target(state: NetworkState, text: str) -> bytes:
@@ -1127,9 +1127,9 @@ def resolve_target(state: NetworkState, text: str) -> bytes:
         *proposals.comments,
         *state.ballots.ballots,
     ]
-    return _resolve(text, ids, "comment target", Reason.UNKNOWN_TARGET)
+    return resolve_id(text, ids, "comment target", Reason.UNKNOWN_TARGET)
 
 
 def resolve_ballot(state: NetworkState, text: str) -> bytes:
     """The ballot whose id is, or starts with, the hex ``text``."""
-    return _resolve(text, state.ballots.ballots, "ballot", Reason.UNKNOWN_BALLOT)
+    return resolve_id(text, state.ballots.ballots, "ballot", Reason.UNKNOWN_BALLOT)

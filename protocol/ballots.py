@@ -267,6 +267,8 @@ class Ballots:
         body = ballot.body
         if "recall" in body:
             document["recall"] = {"holder": body["recall"].hex(), "role": body["role"]}
+        if "grant" in body:
+            document["grant"] = body["grant"].hex()
         if "candidates" in body:
             document["election"] = {
                 "role": body.get("role", "coordinator"),
@@ -313,27 +315,44 @@ class Ballots:
             self.proposals.close(proposal, event.id)
         self._add(Ballot(event.id, scope.id, event.author, event.ts, body))
 
-    def open_recall(
-        self, ballot_id: bytes, scope_id: bytes, opener: bytes, at_ms: int, role: str, holder: bytes
+    def open_derived(
+        self,
+        ballot_id: bytes,
+        scope_id: bytes,
+        opener: bytes,
+        at_ms: int,
+        days: int,
+        options: Sequence[str],
+        subject: Mapping[str, Any],
     ) -> None:
-        """The recall ballot of a motion that qualified at ``at_ms``
-        (protocol/recall.py): opened by the fold itself, an hour later (time
-        to freeze the rings), for the charter's ``recall_days``, counted at
-        the level a client would choose (min(level, 3))."""
+        """A ballot that another event opens by itself: a recall motion that
+        qualified at ``at_ms`` (protocol/recall.py), an external grant
+        (protocol/ledger.py). It takes that event's id, opens an hour later
+        (time to freeze the rings), lasts ``days``, is counted at the level a
+        client would choose (min(level, 3)), and decides ``subject``
+        (specs/accountability.md 3.4 and 6.5)."""
         scope = self.groups.group(scope_id)
         opens = at_ms + RING_WINDOW_MS
         body = {
             "method": "single",
-            "options": list(RECALL_OPTIONS),
+            "options": list(options),
             "opens": opens,
-            "closes": opens + scope.rules["recall_days"] * DAY_MS,
+            "closes": opens + days * DAY_MS,
             "quorum_pct": scope.rules["quorum_pct"],
             "threshold_pct": scope.rules["threshold_pct"],
             "counting_level": min(scope.level, DEFAULT_COUNTING_LEVEL),
-            "recall": holder,
-            "role": role,
+            **subject,
         }
         self._add(Ballot(ballot_id, scope_id, opener, at_ms, body))
+
+    def decided(self, ballot_id: bytes) -> int | None:
+        """The option a ballot decided, once its scope's result is applied
+        (None: not decided, or not yet)."""
+        ballot = self.ballots.get(ballot_id)
+        top = None if ballot is None else ballot.results.get(ballot.scope)
+        if ballot is None or top is None:
+            return None
+        return _decide(ballot.body, top)[1]
 
     def _add(self, ballot: Ballot) -> None:
         self.proposals.add_target(ballot.id, ballot.scope)  # a ballot is deliberated too

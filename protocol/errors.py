@@ -128,6 +128,12 @@ class Reason(enum.StrEnum):
     BAD_OVERSIGHT = "bad_oversight"
     UNKNOWN_CLAIM = "unknown_claim"
     SELF_REVIEW = "self_review"
+    NOT_STEWARD = "not_steward"
+    UNKNOWN_LINE = "unknown_line"
+    DUPLICATE_LINE = "duplicate_line"
+    WRONG_CURRENCY = "wrong_currency"
+    NOT_DECIDED = "not_decided"
+    NOT_RATIFIED = "not_ratified"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.
@@ -199,6 +205,12 @@ ACCOUNTABILITY_REASONS = frozenset(
         Reason.BAD_OVERSIGHT,
         Reason.UNKNOWN_CLAIM,
         Reason.SELF_REVIEW,
+        Reason.NOT_STEWARD,
+        Reason.UNKNOWN_LINE,
+        Reason.DUPLICATE_LINE,
+        Reason.WRONG_CURRENCY,
+        Reason.NOT_DECIDED,
+        Reason.NOT_RATIFIED,
     }
 )
 STATE_REASONS = GROUP_REASONS | BALLOT_REASONS | ACCOUNTABILITY_REASONS

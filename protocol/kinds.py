@@ -17,6 +17,15 @@ from typing import Any
 import nacl.bindings
 
 from protocol.errors import Reason, Rejected
+from protocol.ledger_schema import (
+    ALLOCATE_SCHEMA,
+    BUDGET_SCHEMA,
+    GRANT_SCHEMA,
+    INCOME_SCHEMA,
+    SPEND_SCHEMA,
+    SURPLUS_SCHEMA,
+    TREASURY_SCHEMA,
+)
 from protocol.map_schema import CLAIM_SCHEMA, REVIEW_SCHEMA
 from protocol.schema import (
     BodySchema,
@@ -244,6 +253,14 @@ KINDS: dict[str, BodySchema] = {
     "oversight.appoint": BodySchema(required={"oversight": _event_id}),  # group: the overseen
     "map.claim": CLAIM_SCHEMA,  # group: where the claim is published
     "map.review": REVIEW_SCHEMA,  # group: the claim's
+    # The ledger (protocol/ledger_schema.py); group: whose accounts.
+    "ledger.budget": BUDGET_SCHEMA,
+    "ledger.allocate": ALLOCATE_SCHEMA,
+    "ledger.spend": SPEND_SCHEMA,
+    "ledger.income": INCOME_SCHEMA,
+    "ledger.grant": GRANT_SCHEMA,
+    "ledger.surplus": SURPLUS_SCHEMA,
+    "ledger.treasury": TREASURY_SCHEMA,
 }
 
 #: Kinds whose envelope ``group`` must be the network id itself (the root

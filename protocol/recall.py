@@ -11,7 +11,7 @@ holder. A conviction for corruption, recorded by the group's oversight
 group, qualifies at once.
 
 The ballot is derived from the motion (protocol/ballots.py
-``open_recall``): its id is the motion's, its schedule follows from the
+``open_derived``): its id is the motion's, its schedule follows from the
 moment of qualification, so every node derives the same ballot from the
 same events.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol.ballots import Ballots
+from protocol.ballots import RECALL_OPTIONS, Ballots
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent
 from protocol.groups import DAY_MS, Groups
@@ -150,8 +150,10 @@ class Recalls:
 
     def _qualify(self, motion: Motion, at_ms: int) -> None:
         motion.qualified = at_ms
-        self.ballots.open_recall(
-            motion.id, motion.group, motion.author, at_ms, motion.role, motion.holder
+        days = self.groups.group(motion.group).rules["recall_days"]
+        subject = {"recall": motion.holder, "role": motion.role}
+        self.ballots.open_derived(
+            motion.id, motion.group, motion.author, at_ms, days, RECALL_OPTIONS, subject
         )
 
     def _deadline(self, motion: Motion) -> int:

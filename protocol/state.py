@@ -38,6 +38,7 @@ from protocol.event import SignedEvent
 from protocol.genesis import Genesis
 from protocol.groups import Groups
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.ledger import Ledger
 from protocol.oversight import Oversight
 from protocol.power_map import PowerMap
 from protocol.proposals import Proposals
@@ -60,6 +61,7 @@ class NetworkState:
         self.ballots = Ballots(self.registry, self.groups, self.proposals, self.roles)
         self.oversight = Oversight(self.groups)
         self.power_map = PowerMap(self.registry, self.groups)
+        self.ledger = Ledger(self.groups, self.roles, self.ballots)
         self.recalls = Recalls(self.registry, self.groups, self.roles, self.ballots, self.oversight)
 
     def snapshot(self, at_ms: int) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class NetworkState:
             },
             "motions": self.recalls.describe_all(),
             "power_map": self.power_map.describe_all(),
+            "ledger": self.ledger.describe_all(),
         }
 
     def apply(self, event: SignedEvent) -> None:
@@ -134,6 +137,13 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "oversight.appoint": lambda s, e: s.oversight.apply_appoint(e),
     "map.claim": lambda s, e: s.power_map.apply_claim(e),
     "map.review": lambda s, e: s.power_map.apply_review(e),
+    "ledger.budget": lambda s, e: s.ledger.apply_budget(e),
+    "ledger.allocate": lambda s, e: s.ledger.apply_allocate(e),
+    "ledger.spend": lambda s, e: s.ledger.apply_spend(e),
+    "ledger.income": lambda s, e: s.ledger.apply_income(e),
+    "ledger.grant": lambda s, e: s.ledger.apply_grant(e),
+    "ledger.surplus": lambda s, e: s.ledger.apply_surplus(e),
+    "ledger.treasury": lambda s, e: s.ledger.apply_treasury(e),
 }
 
 

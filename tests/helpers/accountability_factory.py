@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from ballot_factory import cast, count_result, freeze_ring
+from ballot_factory import cast, count_result, freeze_ring, open_ballot
 from nacl.signing import SigningKey
 from network_factory import Scenario, key_of
 
@@ -84,3 +84,109 @@ def decide_in_group(
     ]
     s.now = closes
     return count_result(s, counter, ballot, ring, votes)
+
+
+# -- the ledger --
+
+
+def _document(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def budget(
+    s: Scenario,
+    steward: SigningKey,
+    group: bytes,
+    line: str,
+    *,
+    currency: str = "PEN",
+    split_threshold: int | None = None,
+) -> SignedEvent:
+    body: dict[str, object] = {"line": line, "currency": currency}
+    if split_threshold is not None:
+        body["split_threshold"] = split_threshold
+    return s.event("ledger.budget", steward, body, group=group)
+
+
+def allocate(
+    s: Scenario,
+    steward: SigningKey,
+    line: SignedEvent,
+    amount: int,
+    ballot: SignedEvent,
+    option: int = 0,
+) -> SignedEvent:
+    body = {"line": line.id, "amount": amount, "ballot": ballot.id, "option": option}
+    return s.event("ledger.allocate", steward, body, group=line.group, refs=[line.id, ballot.id])
+
+
+def spend(
+    s: Scenario,
+    steward: SigningKey,
+    line: SignedEvent,
+    amount: int,
+    payee: str,
+    *,
+    currency: str | None = None,
+    payee_key: bytes | None = None,
+) -> SignedEvent:
+    body: dict[str, object] = {
+        "line": line.id,
+        "payee": payee,
+        "amount": amount,
+        "purpose": "Materiales para el canal",
+        "currency": currency or line.event.body["currency"],
+        "document": _document(f"factura {payee} {amount} {s.now}"),
+    }
+    if payee_key is not None:
+        body["payee_key"] = payee_key
+    return s.event("ledger.spend", steward, body, group=line.group, refs=[line.id])
+
+
+def grant(
+    s: Scenario, steward: SigningKey, line: SignedEvent, amount: int, grantor: str
+) -> SignedEvent:
+    body = {
+        "line": line.id,
+        "amount": amount,
+        "grantor": grantor,
+        "currency": line.event.body["currency"],
+        "document": _document(f"convenio {grantor}"),
+    }
+    return s.event("ledger.grant", steward, body, group=line.group, refs=[line.id])
+
+
+def money(
+    s: Scenario, kind: str, steward: SigningKey, group: bytes, amount: int, **fields: object
+) -> SignedEvent:
+    """``ledger.income``, ``ledger.surplus`` or ``ledger.treasury`` in PEN."""
+    body = {
+        "amount": amount,
+        "currency": "PEN",
+        "document": _document(f"{kind} {amount}"),
+        **fields,
+    }
+    return s.event(kind, steward, body, group=group)
+
+
+def decide_proposal(
+    s: Scenario, group: bytes, people: Sequence[SigningKey], choices: Sequence[int]
+) -> SignedEvent:
+    """A proposal of a base group, supported by all, put to a ballot by its
+    founder and decided by ``choices``; returns the ballot."""
+    proposal = s.propose(people[0], group)
+    for person in people:
+        s.support(person, proposal)
+    ballot = open_ballot(s, people[0], group, counting_level=1, proposal=proposal.id)
+    body = ballot.event.body
+    decide_in_group(
+        s,
+        ballot,
+        group,
+        people,
+        choices,
+        opens=body["opens"],
+        closes=body["closes"],
+        counter=people[0],
+    )
+    return ballot

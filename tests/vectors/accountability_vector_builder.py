@@ -18,10 +18,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
 from accountability_factory import (
+    allocate,
     appoint_oversight,
+    budget,
     convict,
     decide_in_group,
+    decide_proposal,
+    grant,
+    money,
     recall_motion,
+    spend,
     support_motion,
 )
 from ballot_factory import open_ballot
@@ -254,21 +260,75 @@ def power_map() -> Scenario:
     return s
 
 
+def ledger() -> Scenario:
+    """A steward elected; a budget line and its allocation by a decided
+    ballot (and one citing the option that lost); payments within it,
+    beyond it, split under its threshold, to the steward; an entry by a
+    member who is not the steward, a second line of the same name, a
+    payment in another currency and on no line; an external grant whose
+    line is frozen until its ratification ballot decides; income, a
+    declared surplus and part of the treasury's share paid."""
+    s = Scenario(root_level=3)
+    _, bases, people = _fractal(s)
+    base, members = bases[0], people[0]
+    steward = members[1]
+    _election(s, members[0], base, members, members[1:], [0, 0, 0], "steward")
+    line = budget(s, steward, base, "Canal de riego", split_threshold=10_000)
+    budget(s, members[0], base, "Fiesta")  # not_steward
+    budget(s, steward, base, "Canal de riego")  # duplicate_line
+    lost = decide_proposal(s, base, members, [1, 1, 0])
+    won = decide_proposal(s, base, members, [0, 0, 1])
+    allocate(s, steward, line, 20_000, lost, option=0)  # not_decided
+    allocate(s, steward, line, 20_000, won, option=0)
+    spend(s, steward, line, 12_000, "Ferretería Puno")
+    spend(s, steward, line, 6_000, "Constructora Illimani")
+    spend(s, steward, line, 5_000, "Constructora Illimani")  # split, and beyond the allocation
+    spend(s, steward, line, 1_000, "Ana", payee_key=key_of(steward))
+    spend(s, steward, line, 100, "Ferretería Puno", currency="USD")  # wrong_currency
+    s.event(  # unknown_line
+        "ledger.spend",
+        steward,
+        {
+            "line": bytes(32),
+            "payee": "Nadie",
+            "amount": 1,
+            "purpose": "Nada",
+            "currency": "PEN",
+            "document": bytes(32),
+        },
+        group=base,
+    )
+    clinic = budget(s, steward, base, "Posta médica")
+    funds = grant(s, steward, clinic, 200_000, "Fundación Andina")
+    spend(s, steward, clinic, 1_000, "Farmacia")  # not_ratified
+    opens, closes = _ballot_of(s, funds)
+    decide_in_group(
+        s, funds, base, members, [0, 0, 1], opens=opens, closes=closes, counter=members[0]
+    )
+    spend(s, steward, clinic, 1_000, "Farmacia")
+    money(s, "ledger.income", steward, base, 500_000, source="Venta de quinua")
+    money(s, "ledger.surplus", steward, base, 120_000, period="2026")
+    money(s, "ledger.treasury", steward, base, 10_000)
+    return s
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "stewards": stewards,
     "recall_by_motion": recall_by_motion,
     "motion_expires": motion_expires,
     "conviction": conviction,
     "power_map": power_map,
+    "ledger": ledger,
 }
 
 
 def render() -> str:
     return scenario_file(
         (
-            "Roles, recall, oversight and the power map (specs/accountability.md): fold the "
-            "events in key order (ts, id), or in any arrival order, and get each event's "
-            "outcome and the expected state at now_ms; layout as in specs/groups.md section 9."
+            "Roles, recall, oversight, the power map and the ledger (specs/accountability.md): "
+            "fold the events in key order (ts, id), or in any arrival order, and get each "
+            "event's outcome and the expected state at now_ms; layout as in specs/groups.md "
+            "section 9."
         ),
         ["accountability.md", "ballots.md", "groups.md"],
         SCENARIOS,

@@ -1,0 +1,152 @@
+"""Accountability through the command line only, as people would drive it:
+``ayllu role``, ``ayllu ledger``, ``ayllu recall``, ``ayllu map``, with the
+ballots they need (``ayllu ballot ...``, ``ayllu vote``, ``ayllu results``)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from cli_factory import CLOSES, HOUR, OPENS, Cli, build_network
+
+
+def _decide(
+    cli: Cli, ballot: str, group: str, choices: dict[str, str], counter: str = "p0"
+) -> None:
+    """Freeze the group's ring, vote, count: a ballot of one base group."""
+    cli.json("ballot", "rings", "--key", cli.key("p0"), ballot)
+    ballot_document = cli.json("ballot", "show", ballot)
+    cli.now = ballot_document["opens"]
+    for name, choice in choices.items():
+        cli.json("vote", "--key", cli.key(name), ballot, "--choice", choice)
+    cli.now = ballot_document["closes"]
+    cli.json("results", "count", "--key", cli.key(counter), ballot, group)
+
+
+def _elect_steward(cli: Cli, network: dict[str, Any]) -> str:
+    keys, group = network["keys"], network["group"]
+    opened = cli.json(
+        "ballot", "open", "--key", cli.key("p0"), group, "--role", "steward",
+        "--candidate", keys["p1"], "--candidate", keys["p2"],
+        "--question", "¿Quién lleva las cuentas?", "--lang", "es",
+        "--opens", str(OPENS), "--closes", str(CLOSES), "--counting-level", "1",
+    )  # fmt: skip
+    ballot = opened["ballot"]
+    first = keys["p1"][:16]
+    _decide(cli, ballot, group, dict.fromkeys(("p0", "p1", "p2", "p3"), first))
+    return ballot
+
+
+def test_a_steward_overspends_is_flagged_and_recalled(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    network = build_network(cli)
+    keys, group = network["keys"], network["group"]
+    _elect_steward(cli, network)
+    roles = cli.json("role", "show", group)
+    assert roles["roles"]["steward"]["holder"] == keys["p1"]
+    assert "steward     " + keys["p1"] in cli.text("role", "show", group)
+
+    assert (
+        cli.refused(
+            "ledger",
+            "budget",
+            "--key",
+            cli.key("p0"),
+            group,
+            "--line",
+            "Canal",
+            "--currency",
+            "PEN",
+        )
+        == "not_steward"
+    )
+    line = cli.json(
+        "ledger", "budget", "--key", cli.key("p1"), group, "--line", "Canal", "--currency", "PEN"
+    )["id"]
+    invoice = tmp_path / "factura.pdf"
+    invoice.write_bytes(b"%PDF factura 001-123")
+    spend = ["ledger", "spend", "--key", cli.key("p1"), line[:10], "--payee", "Ferretería"]
+    spend += ["--purpose", "Tubos", "--document", str(invoice)]
+    assert cli.refused(*spend, "--amount", "500", "--currency", "USD") == "wrong_currency"
+    paid = cli.json(*spend, "--amount", "500")
+    assert paid["kind"] == "ledger.spend"
+    ledger = cli.json("ledger", "show", group)
+    assert [(f["kind"], f["event"]) for f in ledger["flags"]] == [("no_allocation", paid["id"])]
+    assert "FLAG no_allocation" in cli.text("ledger", "show", group)
+
+    # The members recall the steward: a motion, support, the ballot it opened.
+    motion = cli.json(
+        "recall", "propose", "--key", cli.key("p3"), group, keys["p1"], "--role", "steward",
+        "--reason", "Gastó sin asignación.", "--lang", "es",
+    )  # fmt: skip
+    # The group's charter asks 20 % of its 4 electors: one, the mover.
+    assert (motion["needed"], motion["qualified"]) == (1, True)
+    supported = cli.json("recall", "support", "--key", cli.key("p2"), motion["motion"][:10])
+    assert (supported["supporters"], supported["qualified"]) == (2, True)
+    again = ["recall", "propose", "--key", cli.key("p0"), group, keys["p1"], "--role", "steward"]
+    assert cli.refused(*again, "--reason", "Otra vez.", "--lang", "es") == "duplicate_motion"
+    shown = cli.json("recall", "show", motion["motion"])
+    assert shown["ballot"]["status"] == "announced"
+    _decide(
+        cli,
+        motion["motion"],
+        group,
+        {"p0": "recall", "p1": "keep", "p2": "recall", "p3": "recall"},
+        counter="p2",  # any elector counts a recall: the holder cannot stall it
+    )
+    assert cli.json("recall", "show", motion["motion"])["ballot"]["decided_option"] == "recall"
+    assert cli.json("role", "show", group)["roles"]["steward"]["holder"] is None
+    assert cli.refused(*spend, "--amount", "1") == "not_steward"
+
+
+def test_a_grant_waits_for_its_ratification(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    network = build_network(cli)
+    group = network["group"]
+    _elect_steward(cli, network)
+    line = cli.json(
+        "ledger", "budget", "--key", cli.key("p1"), group, "--line", "Posta", "--currency", "PEN"
+    )["id"]
+    granted = cli.json(
+        "ledger", "grant", "--key", cli.key("p1"), line, "--amount", "200000",
+        "--grantor", "Fundación Andina", "--document-hash", "ab" * 32,
+    )  # fmt: skip
+    spend = ["ledger", "spend", "--key", cli.key("p1"), line, "--payee", "Farmacia"]
+    spend += ["--purpose", "Vacunas", "--document-hash", "cd" * 32, "--amount", "1000"]
+    assert cli.refused(*spend) == "not_ratified"
+    assert "awaiting ratification" in cli.text("ledger", "show", group)
+    _decide(cli, granted["id"], group, dict.fromkeys(("p0", "p1", "p2", "p3"), "ratify"))
+    cli.json(*spend)
+    [row] = cli.json("ledger", "show", group)["lines"]
+    assert (row["granted"], row["available"]) == (200_000, 199_000)
+    cli.now += HOUR
+    income = ["ledger", "income", "--key", cli.key("p1"), group, "--amount", "5000"]
+    income += ["--currency", "PEN", "--source", "Venta de papa", "--document-hash", "ef" * 32]
+    cli.json(*income)
+    assert cli.json("ledger", "show", group)["balances"] == {"PEN": 204_000}
+
+
+def test_the_power_map_from_the_command_line(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    build_network(cli)
+    claim = cli.json(
+        "map", "claim", "--key", cli.key("p0"), "root", "--entity", "Familia Andrade",
+        "--relation", "owns", "--target", "Minera Sur", "--date", "2024-03-01",
+        "--share-bp", "6000", "--source", "https://example.org/registro",
+    )["id"]  # fmt: skip
+    no_source = ["map", "claim", "--key", cli.key("p0"), "root", "--entity", "A"]
+    no_source += ["--relation", "owns", "--target", "B", "--date", "2024-03-01"]
+    assert cli.run(*no_source).exit_code == 2  # a claim needs a source
+    review = ["map", "review", claim[:10], "--source-hash", "12" * 32]
+    assert cli.refused(*review, "--key", cli.key("p0"), "--confirm") == "self_review"
+    assert cli.json(*review, "--key", cli.key("p1"), "--confirm")["standing"] == "unconfirmed"
+    assert cli.json(*review, "--key", cli.key("p2"), "--confirm")["standing"] == "confirmed"
+    assert cli.json(*review, "--key", cli.key("p3"), "--dispute")["standing"] == "confirmed"
+    assert cli.json("map", "show", claim)["confirms"] == 2
+    graph = cli.json("map", "graph", "--entity", "minera sur")
+    assert [node["label"] for node in graph["nodes"]] == ["Familia Andrade", "Minera Sur"]
+    exported = cli.text("map", "graph", "--format", "graphml")
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    [edge] = ET.fromstring(exported).findall("g:graph/g:edge", ns)
+    assert edge.get("id") == claim
