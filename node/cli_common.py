@@ -107,15 +107,58 @@ _RULES: tuple[tuple[str, int, str], ...] = (
 )
 
 
+#: The optional rules of accountability (specs/accountability.md section 1):
+#: left out of the charter unless given, so that their defaults apply.
+_ACCOUNTABILITY_RULES: tuple[tuple[str, click.IntRange, str], ...] = (
+    (
+        "recall_days",
+        click.IntRange(1, 30),
+        "Days a recall motion gathers support, and its ballot lasts.  [default: 7]",
+    ),
+    (
+        "ratify_days",
+        click.IntRange(1, 60),
+        "Days an external grant's ratification ballot lasts.  [default: 14]",
+    ),
+    (
+        "steward_months",
+        click.IntRange(1, 24),
+        "A steward's term, in calendar months.  [default: 3]",
+    ),
+    (
+        "auditor_months",
+        click.IntRange(1, 24),
+        "An auditor's term, in calendar months.  [default: 12]",
+    ),
+    (
+        "treasury_pct",
+        click.IntRange(0, 100),
+        "Percent of a declared surplus owed to the solidarity treasury.  [default: 10]",
+    ),
+)
+
+
 def charter_rules_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the options of a charter's rules to ``command``, which receives
     them as one ``rules`` dict (the charter's ``rules`` map)."""
 
     @functools.wraps(command)
     def with_rules(*args: Any, **kwargs: Any) -> Any:
-        kwargs["rules"] = {name: kwargs.pop(name) for name, _, _ in _RULES}
+        rules = {name: kwargs.pop(name) for name, _, _ in _RULES}
+        for name in [*(name for name, _, _ in _ACCOUNTABILITY_RULES), "steward_repeat"]:
+            value = kwargs.pop(name)
+            if value is not None:
+                rules[name] = value
+        kwargs["rules"] = rules
         return command(*args, **kwargs)
 
+    with_rules = click.option(
+        "--steward-repeat/--no-steward-repeat",
+        default=None,
+        help="Whether one person may be steward two terms in a row.  [default: yes]",
+    )(with_rules)
+    for name, kind, text in reversed(_ACCOUNTABILITY_RULES):
+        with_rules = click.option("--" + name.replace("_", "-"), type=kind, help=text)(with_rules)
     for name, default, text in reversed(_RULES):
         flag = "--" + name.replace("_", "-")
         with_rules = click.option(flag, type=int, default=default, show_default=True, help=text)(

@@ -150,3 +150,26 @@ def test_the_power_map_from_the_command_line(tmp_path: Path) -> None:
     ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
     [edge] = ET.fromstring(exported).findall("g:graph/g:edge", ns)
     assert edge.get("id") == claim
+
+
+def test_a_group_founded_with_rules_of_accountability(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    build_network(cli)
+    found = ["group", "found", "--key", cli.key("founder"), "--name", "Mink'a", "--level", "1"]
+    found += [
+        "--lang",
+        "ay",
+        "--steward-months",
+        "6",
+        "--no-steward-repeat",
+        "--treasury-pct",
+        "15",
+    ]
+    group = cli.text(*found).strip()
+    rules = cli.json("group", "show", group)["rules"]
+    assert (rules["steward_months"], rules["steward_repeat"], rules["treasury_pct"]) == (
+        6,
+        False,
+        15,
+    )
+    assert (rules["recall_days"], rules["auditor_months"]) == (7, 12)  # the defaults
