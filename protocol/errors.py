@@ -134,6 +134,9 @@ class Reason(enum.StrEnum):
     WRONG_CURRENCY = "wrong_currency"
     NOT_DECIDED = "not_decided"
     NOT_RATIFIED = "not_ratified"
+    UNKNOWN_REPORT = "unknown_report"
+    UNKNOWN_BOX_KEY = "unknown_box_key"
+    BAD_SHARES = "bad_shares"
 
 
 #: The action for each reason. Everything not listed is the sender's fault.
@@ -211,6 +214,9 @@ ACCOUNTABILITY_REASONS = frozenset(
         Reason.WRONG_CURRENCY,
         Reason.NOT_DECIDED,
         Reason.NOT_RATIFIED,
+        Reason.UNKNOWN_REPORT,
+        Reason.UNKNOWN_BOX_KEY,
+        Reason.BAD_SHARES,
     }
 )
 STATE_REASONS = GROUP_REASONS | BALLOT_REASONS | ACCOUNTABILITY_REASONS

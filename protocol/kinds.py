@@ -27,6 +27,13 @@ from protocol.ledger_schema import (
     TREASURY_SCHEMA,
 )
 from protocol.map_schema import CLAIM_SCHEMA, REVIEW_SCHEMA
+from protocol.report_schema import (
+    OVERSIGHT_KEY_SCHEMA,
+    REPORT_FOLLOWUP_SCHEMA,
+    REPORT_REPLY_SCHEMA,
+    REPORT_RING_SCHEMA,
+    REPORT_SCHEMA,
+)
 from protocol.schema import (
     BodySchema,
     array_of,
@@ -261,6 +268,13 @@ KINDS: dict[str, BodySchema] = {
     "ledger.grant": GRANT_SCHEMA,
     "ledger.surplus": SURPLUS_SCHEMA,
     "ledger.treasury": TREASURY_SCHEMA,
+    # Protected reports (protocol/report_schema.py); group: the oversight group,
+    # but a report.ring's: the group whose members it holds.
+    "oversight.key": OVERSIGHT_KEY_SCHEMA,
+    "report.ring": REPORT_RING_SCHEMA,
+    "report": REPORT_SCHEMA,  # author: a one-time key
+    "report.reply": REPORT_REPLY_SCHEMA,
+    "report.followup": REPORT_FOLLOWUP_SCHEMA,  # author: the report's receipt key
 }
 
 #: Kinds whose envelope ``group`` must be the network id itself (the root

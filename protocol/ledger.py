@@ -26,7 +26,7 @@ owed and not paid shows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +46,27 @@ RATIFY_OPTIONS = ("ratify", "reject")
 
 
 @dataclass(slots=True)
+class _Window:
+    """A payee's payments under a line's split threshold within the last
+    ``SPLIT_WINDOW_MS``, oldest first, and their sum: the fold runs in key
+    order, so older ones leave from the left, and the split rule costs the
+    same however many payments the line made."""
+
+    payments: deque[tuple[int, int, bytes]] = field(default_factory=deque)
+    total: int = 0
+
+    def recent(self, at_ms: int) -> int:
+        """Forget what is too old at ``at_ms``; the sum of the rest."""
+        while self.payments and at_ms - self.payments[0][0] >= SPLIT_WINDOW_MS:
+            self.total -= self.payments.popleft()[1]
+        return self.total
+
+    def add(self, at_ms: int, amount: int, event_id: bytes) -> None:
+        self.payments.append((at_ms, amount, event_id))
+        self.total += amount
+
+
+@dataclass(slots=True)
 class Line:
     """A budget line of a group, as the fold holds it."""
 
@@ -58,8 +79,8 @@ class Line:
     spent: int = 0
     #: The grants that fund the line (their ids: their ratification ballots).
     grants: list[bytes] = field(default_factory=list)
-    #: (ts, payee, amount, id) of each payment, for the split rule.
-    payments: list[tuple[int, str, int, bytes]] = field(default_factory=list)
+    #: payee -> their recent payments under the line's split threshold.
+    payments: dict[str, _Window] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,18 +290,15 @@ class Ledger:
             flags.append(("over_allocation", {"spent": line.spent, "funded": funded}))
         threshold = line.split_threshold
         if threshold is not None and amount < threshold:
-            recent = [
-                (paid, paid_id)
-                for ts, who, paid, paid_id in line.payments
-                if who == payee and event.ts - ts < SPLIT_WINDOW_MS and paid < threshold
-            ]
-            before = sum(paid for paid, _ in recent)
-            if recent and before < threshold <= before + amount:
-                together = [paid_id.hex() for _, paid_id in recent] + [event.id.hex()]
+            window = line.payments.setdefault(payee, _Window())
+            before = window.recent(event.ts)
+            if window.payments and before < threshold <= before + amount:
+                together = [paid_id.hex() for _, _, paid_id in window.payments]
+                together.append(event.id.hex())
                 flags.append(("split_payment", {"payments": together, "total": before + amount}))
+            window.add(event.ts, amount, event.id)
         if body.get("payee_key") == steward:
             flags.append(("payee_is_steward", {}))
-        line.payments.append((event.ts, payee, amount, event.id))
         self.flags.extend(Flag(kind, event.id, event.group, line.id, f) for kind, f in flags)
 
 

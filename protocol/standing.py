@@ -13,7 +13,11 @@ events it names in ``refs``:
   registrar of the genesis document, or a ref is a ``registrar.change``
   whose ``add`` names the author;
 - a ``vote``: its ring signature over the ring it refs (checked by
-  ``protocol.ballots.check_vote``: a vote must not name its voter);
+  ``protocol.ballots.check_vote``: a vote must not name its voter), and so
+  a protected ``report`` (``protocol.reports.check_report``: nor may a
+  report name its reporter);
+- a ``report.followup``: a ref is its report, whose receipt key is the
+  author (``protocol.reports.check_followup``);
 - every other governance kind: a ref is a ``cert.issue`` or
   ``cert.replace`` whose ``member`` is the author.
 
@@ -34,9 +38,13 @@ from collections.abc import Collection, Mapping
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.reports import check_followup
 
 REGISTRAR_KINDS = frozenset({"registrar.change", "cert.issue", "cert.replace", "cert.revoke"})
 CERTIFICATE_KINDS = frozenset({"cert.issue", "cert.replace"})
+#: Kinds whose standing is a ring signature, checked where the costly
+#: verification can be spread over threads (storage/state.py).
+RING_SIGNED_KINDS = frozenset({"vote", "report"})
 
 
 def check_standing(
@@ -50,8 +58,11 @@ def check_standing(
     refs); ``founding_registrars`` are the genesis document's. Events of
     other kinds need no standing.
     """
-    if event.kind not in GOVERNANCE_KINDS or event.kind == "vote":
-        return  # a vote's standing is its ring signature (protocol/ballots.py)
+    if event.kind not in GOVERNANCE_KINDS or event.kind in RING_SIGNED_KINDS:
+        return  # their standing is their ring signature, checked apart
+    if event.kind == "report.followup":
+        check_followup(event, referenced.get(event.event.body["report"]))
+        return
     author = event.author
     refs = [referenced[ref] for ref in event.refs if ref in referenced]
     if event.kind in REGISTRAR_KINDS:

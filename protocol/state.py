@@ -44,6 +44,7 @@ from protocol.power_map import PowerMap
 from protocol.proposals import Proposals
 from protocol.recall import Recalls
 from protocol.registry import Registry
+from protocol.reports import Reports
 from protocol.roles import Roles
 
 Key = tuple[int, bytes]
@@ -62,6 +63,7 @@ class NetworkState:
         self.oversight = Oversight(self.groups)
         self.power_map = PowerMap(self.registry, self.groups)
         self.ledger = Ledger(self.groups, self.roles, self.ballots)
+        self.reports = Reports(self.registry, self.groups)
         self.recalls = Recalls(self.registry, self.groups, self.roles, self.ballots, self.oversight)
 
     def snapshot(self, at_ms: int) -> dict[str, Any]:
@@ -94,6 +96,8 @@ class NetworkState:
             "motions": self.recalls.describe_all(),
             "power_map": self.power_map.describe_all(),
             "ledger": self.ledger.describe_all(),
+            "reports": self.reports.describe_all(),
+            "report_keys": self.reports.describe_box_keys(),
         }
 
     def apply(self, event: SignedEvent) -> None:
@@ -144,6 +148,11 @@ _HANDLERS: dict[str, Callable[[NetworkState, SignedEvent], None]] = {
     "ledger.grant": lambda s, e: s.ledger.apply_grant(e),
     "ledger.surplus": lambda s, e: s.ledger.apply_surplus(e),
     "ledger.treasury": lambda s, e: s.ledger.apply_treasury(e),
+    "oversight.key": lambda s, e: s.reports.apply_box_key(e),
+    "report.ring": lambda s, e: s.reports.apply_ring(e),
+    "report": lambda s, e: s.reports.apply_report(e),
+    "report.reply": lambda s, e: s.reports.apply_reply(e),
+    "report.followup": lambda s, e: s.reports.apply_followup(e),
 }
 
 

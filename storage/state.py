@@ -27,8 +27,9 @@ from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event
 from protocol.genesis import Genesis
 from protocol.kinds import GOVERNANCE_KINDS
+from protocol.reports import check_report, prepare_report_ring
 from protocol.ring import PreparedRing
-from protocol.standing import check_standing
+from protocol.standing import RING_SIGNED_KINDS, check_standing
 from protocol.state import Governance, NetworkState
 from protocol.validation import KnownEvents, check_against_state
 from storage.interface import (
@@ -151,7 +152,7 @@ class NetworkStore:
         }
         view = KnownEvents({event_id: event.ts for event_id, event in held.items()})
         rejected: dict[bytes, IngestResult] = {}
-        votes: list[SignedEvent] = []
+        ring_signed: list[SignedEvent] = []
         founding = self.genesis.registrars
         for event in batch:
             if event.id in held or event.id in rejected:
@@ -165,54 +166,62 @@ class NetworkStore:
             except Rejected as exc:
                 rejected[event.id] = _rejected(event, exc)
                 continue
-            if event.kind == "vote":
-                votes.append(event)
+            if event.kind in RING_SIGNED_KINDS:
+                ring_signed.append(event)
             held[event.id] = event
             view.add(event)
-        rejected.update(await self._check_votes(votes, held))
+        rejected.update(await self._check_ring_signatures(ring_signed, held))
         return rejected
 
-    async def _check_votes(
-        self, votes: list[SignedEvent], held: dict[bytes, SignedEvent]
+    async def _check_ring_signatures(
+        self, events: list[SignedEvent], held: dict[bytes, SignedEvent]
     ) -> dict[bytes, IngestResult]:
-        """Check the votes' ring signatures against the rings they name.
+        """Check the ring signatures of votes and reports against the rings
+        they name.
 
-        A vote's standing is its ring signature (protocol/ballots.py). It
-        is the one costly check of a ballot (a ring of 125 takes ~30 ms),
-        so the votes are checked in parallel slices, one thread per core
-        (libsodium releases the GIL), and each ring is prepared once and
-        kept for the ballot's other votes.
+        Their standing is their ring signature (protocol/ballots.py,
+        protocol/reports.py). It is the one costly check of a ballot (a
+        ring of 125 takes ~30 ms), so they are checked in parallel slices,
+        one thread per core (libsodium releases the GIL); a ballot's ring
+        is prepared once and kept for its other votes (a report's is its
+        own: its key images are scoped to its receipt).
         """
-        if not votes:
+        if not events:
             return {}
         checks: list[tuple[SignedEvent, SignedEvent | None, PreparedRing | None]] = []
         rejected: dict[bytes, IngestResult] = {}
-        for vote in votes:
-            ring_event = held.get(vote.event.body["ring"])
+        for event in events:
+            ring_event = held.get(event.event.body["ring"])
             try:
-                prepared = self._prepared_ring(ring_event)
+                prepared = self._prepared_ring(event, ring_event)
             except Rejected as exc:
-                rejected[vote.id] = _rejected(vote, exc)
+                rejected[event.id] = _rejected(event, exc)
                 continue
-            checks.append((vote, ring_event, prepared))
+            checks.append((event, ring_event, prepared))
         size = -(-len(checks) // VERIFY_THREADS)
         slices = [checks[start : start + size] for start in range(0, len(checks), size)]
         outcomes: list[list[tuple[SignedEvent, Rejected | None]]] = [[] for _ in slices]
 
         async def verify_slice(index: int) -> None:
-            outcomes[index] = await trio.to_thread.run_sync(_verify_votes, slices[index])
+            outcomes[index] = await trio.to_thread.run_sync(_verify_ring_signed, slices[index])
 
         async with trio.open_nursery() as nursery:
             for index in range(len(slices)):
                 nursery.start_soon(verify_slice, index)
-        for vote, problem in itertools.chain.from_iterable(outcomes):
+        for event, problem in itertools.chain.from_iterable(outcomes):
             if problem is not None:
-                rejected[vote.id] = _rejected(vote, problem)
+                rejected[event.id] = _rejected(event, problem)
         return rejected
 
-    def _prepared_ring(self, ring_event: SignedEvent | None) -> PreparedRing | None:
-        """The prepared ring of a ``ballot.ring`` event, cached; None if the
-        vote names no such event (``check_vote`` then says so)."""
+    def _prepared_ring(
+        self, event: SignedEvent, ring_event: SignedEvent | None
+    ) -> PreparedRing | None:
+        """The prepared ring ``event`` (a vote or a report) is signed over;
+        None if it names no ring of its kind (its check then says so)."""
+        if event.kind == "report":
+            if ring_event is None or ring_event.kind != "report.ring":
+                return None
+            return prepare_report_ring(ring_event, event)
         if ring_event is None or ring_event.kind != "ballot.ring":
             return None
         prepared = self._rings.get(ring_event.id)
@@ -224,18 +233,19 @@ class NetworkStore:
         return prepared
 
 
-def _verify_votes(
+def _verify_ring_signed(
     checks: list[tuple[SignedEvent, SignedEvent | None, PreparedRing | None]],
 ) -> list[tuple[SignedEvent, Rejected | None]]:
-    """Runs on a worker thread: each vote's ring signature, in turn."""
+    """Runs on a worker thread: each vote's or report's ring signature."""
     outcomes: list[tuple[SignedEvent, Rejected | None]] = []
-    for vote, ring_event, prepared in checks:
+    for event, ring_event, prepared in checks:
+        check = check_vote if event.kind == "vote" else check_report
         try:
-            check_vote(vote, ring_event, prepared)
+            check(event, ring_event, prepared)
         except Rejected as exc:
-            outcomes.append((vote, exc))
+            outcomes.append((event, exc))
         else:
-            outcomes.append((vote, None))
+            outcomes.append((event, None))
     return outcomes
 
 

@@ -92,3 +92,26 @@ def test_propagation_bench_prints_its_figures() -> None:
         < 0.01 * figures["hops_ratio"] + 0.01
     )
     assert figures["result_to_root_s"] > 0
+
+
+def test_accountability_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "accountability.py"),
+            "--spends",
+            "200",
+            "--reports",
+            "3",
+            "--ring",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert (figures["spends"], figures["reports"], figures["ring_size"]) == (200, 3, 10)
+    assert abs(figures["ledger_ratio"] - figures["spends_per_s"] / figures["verify_per_s"]) < 0.01
+    assert figures["reports_per_s"] > 0 and figures["ring_checks_per_s"] > 0

@@ -2,7 +2,8 @@
 node makes of a set of governance events, as the vector files record it.
 
 ``outcomes`` decides each event the way a node's store does: first the
-checks from the content of refs (standing, and a vote's ring signature),
+checks from the content of refs (standing, and a vote's or a report's
+ring signature),
 in key order, an event whose evidence was itself rejected being rejected
 too; then the fold, in the arrival order given. The builders of
 groups.json and ballots.json write its results; their tests read them back
@@ -22,6 +23,7 @@ from protocol.ballots import check_vote, prepare_ring
 from protocol.errors import Rejected
 from protocol.event import SignedEvent, parse_event, verify_signature
 from protocol.genesis import Genesis, parse_genesis
+from protocol.reports import check_report, prepare_report_ring
 from protocol.standing import check_standing
 from protocol.state import Governance
 
@@ -40,6 +42,10 @@ def outcomes(
                 ring = held.get(event.event.body["ring"])
                 usable = ring is not None and ring.kind == "ballot.ring"
                 check_vote(event, ring, prepare_ring(ring) if usable else None)
+            if event.kind == "report":
+                ring = held.get(event.event.body["ring"])
+                usable = ring is not None and ring.kind == "report.ring"
+                check_report(event, ring, prepare_report_ring(ring, event) if usable else None)
         except Rejected as exc:
             decided[event.id] = f"rejected {exc.reason.value}"
             del held[event.id]

@@ -173,3 +173,112 @@ def test_a_group_founded_with_rules_of_accountability(tmp_path: Path) -> None:
         15,
     )
     assert (rules["recall_days"], rules["auditor_months"]) == (7, 12)  # the defaults
+
+
+def test_accountability_end_to_end(tmp_path: Path) -> None:
+    """Issue 7's end to end, through the commands alone: a steward spends
+    more than a ballot allocated and the flag appears; an external grant
+    waits for its ratification; a recall of the steward opens and succeeds
+    and the role is vacant; a protected report is filed, answered, and
+    followed through its receipt."""
+    cli = Cli(tmp_path)
+    network = build_network(cli)
+    keys, group = network["keys"], network["group"]
+    _elect_steward(cli, network)
+
+    # A proposal decided by ballot allocates 10,000 to a line; 11,000 are spent.
+    proposal = cli.text(
+        "propose", "--key", cli.key("p0"), group, "--lang", "es", "--title", "Canal",
+        "--text", "Arreglar el canal de riego.",
+    ).strip()  # fmt: skip
+    cli.json("support", "--key", cli.key("p0"), proposal)
+    cli.now += HOUR
+    decision = cli.json(
+        "ballot", "open", "--key", cli.key("p0"), group, "--proposal", proposal,
+        "--question", "¿Arreglamos el canal?", "--lang", "es", "--opens-in", "1h",
+        "--lasts", "1h", "--counting-level", "1",
+    )["ballot"]  # fmt: skip
+    _decide(cli, decision, group, dict.fromkeys(("p0", "p1", "p2", "p3"), "sí"))
+    steward = cli.key("p1")
+    line = cli.json(
+        "ledger", "budget", "--key", steward, group, "--line", "Canal", "--currency", "PEN"
+    )["id"]
+    cli.json(
+        "ledger", "allocate", "--key", steward, line, "--amount", "10000", "--ballot", decision
+    )
+    spend = ["ledger", "spend", "--key", steward, line, "--payee", "Ferretería"]
+    spend += ["--purpose", "Tubos", "--document-hash", "aa" * 32]
+    cli.json(*spend, "--amount", "8000")
+    beyond = cli.json(*spend, "--amount", "3000")["id"]
+    flags = cli.json("ledger", "show", group)["flags"]
+    assert flags == [
+        {
+            "kind": "over_allocation",
+            "event": beyond,
+            "group": group,
+            "line": line,
+            "spent": 11_000,
+            "funded": 10_000,
+        }
+    ]
+
+    # An external grant: frozen until the group ratifies it.
+    clinic = cli.json(
+        "ledger", "budget", "--key", steward, group, "--line", "Posta", "--currency", "PEN"
+    )["id"]
+    grant = cli.json(
+        "ledger", "grant", "--key", steward, clinic, "--amount", "50000",
+        "--grantor", "Minera Sur", "--document-hash", "bb" * 32,
+    )["id"]  # fmt: skip
+    medicine = ["ledger", "spend", "--key", steward, clinic, "--payee", "Botica"]
+    medicine += ["--purpose", "Vacunas", "--document-hash", "cc" * 32, "--amount", "100"]
+    assert cli.refused(*medicine) == "not_ratified"
+    _decide(cli, grant, group, {"p0": "ratify", "p1": "ratify", "p2": "reject", "p3": "ratify"})
+    cli.json(*medicine)
+
+    # The members recall the steward: the role is vacant at once.
+    motion = cli.json(
+        "recall", "propose", "--key", cli.key("p3"), group, keys["p1"], "--role", "steward",
+        "--reason", "Gastó más de lo asignado.", "--lang", "es",
+    )["motion"]  # fmt: skip
+    _decide(
+        cli,
+        motion,
+        group,
+        {"p0": "recall", "p1": "keep", "p2": "recall", "p3": "recall"},
+        counter="p3",
+    )
+    assert cli.json("role", "show", group)["roles"]["steward"]["holder"] is None
+
+    # A protected report to the oversight group, answered and followed up.
+    cli.json("role", "appoint-oversight", "--key", cli.key("founder"), "root", group)
+    assert cli.json("role", "show", "root")["oversight"] == group
+    cli.json("report", "key", "--key", cli.key("p0"), group)
+    assert cli.json("report", "ring", "--key", cli.key("p3"), "root")["size"] == 4
+    receipt_file = tmp_path / "recibo.txt"
+    filed = cli.json(
+        "report", "file", "--key", cli.key("p2"), group, "--about", group, "--lang", "es",
+        "--text", "El ex tesorero cobra comisiones a la ferretería.",
+        "--receipt-out", str(receipt_file),
+    )  # fmt: skip
+    assert filed["author"] not in keys.values()  # a one-time key: nobody is named
+    assert receipt_file.stat().st_mode & 0o777 == 0o600
+    receipt = receipt_file.read_text().strip()
+    assert receipt == filed["receipt"]
+    [opened] = cli.json("report", "read", "--key", cli.key("p0"), filed["id"])["messages"]
+    assert opened["text"].startswith("El ex tesorero"), opened
+    assert opened["about"] == group, opened
+    cli.json(
+        "report", "reply", "--key", cli.key("p1"), filed["id"], "--status", "investigating",
+        "--text", "Gracias. ¿Tiene la boleta?", "--lang", "es",
+    )  # fmt: skip
+    followed = cli.json("report", "status", "--receipt", receipt)
+    assert followed["status"] == "investigating"
+    assert [r["message"]["text"] for r in followed["replies"]] == ["Gracias. ¿Tiene la boleta?"]
+    cli.json(
+        "report", "follow-up", "--receipt-file", str(receipt_file), "--lang", "es",
+        "--text", "Sí, la boleta 001-456.",
+    )  # fmt: skip
+    messages = cli.json("report", "read", "--key", cli.key("p3"), filed["id"])["messages"]
+    assert [m["text"] for m in messages][1] == "Sí, la boleta 001-456."
+    assert cli.json("report", "status", "--receipt", receipt)["followups"] == 1

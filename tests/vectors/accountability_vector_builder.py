@@ -11,12 +11,14 @@ commit).
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
 
+import nacl.bindings
 from accountability_factory import (
     allocate,
     appoint_oversight,
@@ -31,11 +33,17 @@ from accountability_factory import (
     support_motion,
 )
 from ballot_factory import open_ballot
+from event_factory import signing_key
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import SigningKey
 from network_factory import DAY_MS, RULES, Scenario, build_fractal, key_of
 from scenario_vectors import scenario_file
 
+import protocol.reports as reports_module
 from protocol.event import SignedEvent
+from protocol.reports import Receipt, follow_up, make_box_shares, reply_body, seal_report
 from protocol.state import Governance
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "specs" / "vectors" / "accountability.json"
@@ -312,6 +320,88 @@ def ledger() -> Scenario:
     return s
 
 
+class _SeededSealedBox:
+    """``nacl.public.SealedBox`` with its ephemeral key drawn from a counter
+    instead of the system's randomness, byte for byte libsodium's
+    ``crypto_box_seal`` otherwise (the ephemeral public key, then the box
+    with the nonce BLAKE2b-192(ephemeral || recipient)): so that the vector
+    file is the same at every build, and its boxes still open."""
+
+    drawn = 0
+
+    def __init__(self, recipient: PublicKey) -> None:
+        self.recipient = bytes(recipient)
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        _SeededSealedBox.drawn += 1
+        seed = hashlib.sha256(b"vector ephemeral %d" % _SeededSealedBox.drawn).digest()
+        ephemeral, secret = nacl.bindings.crypto_box_seed_keypair(seed)
+        nonce = blake2b(ephemeral + self.recipient, digest_size=24, encoder=RawEncoder)
+        return ephemeral + nacl.bindings.crypto_box(plaintext, nonce, self.recipient, secret)
+
+
+def reports() -> Scenario:
+    """Protected reports: the root names its oversight group, which
+    publishes its box key (after shares that leave a member out); a ring of
+    the region (and one leaving a member out); a report by a member, one
+    sealed to a key never published, one whose signature was altered; the
+    oversight group's replies (and one by an outsider, one to no report);
+    the reporter's follow-up with the receipt, and one by another key."""
+    reports_module.SealedBox = _SeededSealedBox  # type: ignore[misc]
+    try:
+        return _reports()
+    finally:
+        reports_module.SealedBox = SealedBox  # type: ignore[misc]
+
+
+def _reports() -> Scenario:
+    s = Scenario(root_level=3)
+    region, bases, people = _fractal(s)
+    overseers = people[1]
+    appoint_oversight(s, s.founder, s.net, bases[1])
+    box = PrivateKey(hashlib.sha256(b"oversight box key").digest())
+    box_key = bytes(box.public_key)
+    members = [key_of(p) for p in overseers]
+    short = {"box_key": box_key, "shares": make_box_shares(box, members[:-1])}
+    s.event("oversight.key", overseers[0], short, group=bases[1])  # bad_shares
+    shares = {"box_key": box_key, "shares": make_box_shares(box, members)}
+    s.event("oversight.key", overseers[0], shares, group=bases[1])
+    everyone = sorted(key_of(p) for group in people for p in group)
+    s.event("report.ring", people[0][1], {"keys": everyone[1:]}, group=region)  # wrong_ring
+    ring = s.event("report.ring", people[0][1], {"keys": everyone}, group=region)
+
+    def report(number: int, sealed_to: bytes) -> tuple[SignedEvent, SigningKey]:
+        one_time = signing_key(f"report one-time {number}")
+        receipt = signing_key(f"report receipt {number}")
+        message = {"text": "El tesorero cobra comisiones.", "lang": "es"}
+        seed = hashlib.sha256(b"report nonce %d" % number).digest()
+        body = seal_report(
+            ring, people[0][2], one_time, bases[1], sealed_to, receipt, message, seed
+        )
+        return s.event("report", one_time, body, group=bases[1], refs=[ring.id]), receipt
+
+    filed, receipt = report(1, box_key)
+    report(2, bytes(PrivateKey(hashlib.sha256(b"another").digest()).public_key))  # unknown_box_key
+    altered = {**filed.event.body, "sig": bytes(len(filed.event.body["sig"]))}
+    s.event("report", signing_key("report one-time 3"), altered, group=bases[1], refs=[ring.id])
+    answer = {"text": "Lo investigamos. Guarde su recibo.", "lang": "es"}
+    reply = reply_body(filed.id, "investigating", filed.event.body["receipt"], answer)
+    s.event("report.reply", overseers[1], reply, group=bases[1], refs=[filed.id])
+    s.event(  # not_authorized: not of the oversight group
+        "report.reply", people[0][0], {"report": filed.id, "status": "dismissed"}, group=bases[1]
+    )
+    s.event(  # unknown_report
+        "report.reply", overseers[1], {"report": bytes(32), "status": "resolved"}, group=bases[1]
+    )
+    more = {"text": "Tengo la boleta.", "lang": "es", "documents": [bytes(range(32))]}
+    followed = follow_up(Receipt(filed.id, bytes(receipt)), box_key, more)
+    s.event("report.followup", receipt, followed, group=bases[1], refs=[filed.id])
+    s.event(  # no_standing: not the receipt's key
+        "report.followup", signing_key("someone"), followed, group=bases[1], refs=[filed.id]
+    )
+    return s
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "stewards": stewards,
     "recall_by_motion": recall_by_motion,
@@ -319,6 +409,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "conviction": conviction,
     "power_map": power_map,
     "ledger": ledger,
+    "reports": reports,
 }
 
 
