@@ -35,8 +35,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"))
 
-from accountability_factory import budget, decide_in_group
-from ballot_factory import open_ballot
+from accountability_factory import budget, elect
 from event_factory import signing_key
 from nacl.public import PrivateKey
 from network_factory import Scenario, build_fractal, key_of
@@ -67,16 +66,8 @@ def build(
     region = next(iter(fractal.tree))
     base = fractal.tree[region][0]
     people = fractal.members[base]
-    election = open_ballot(
-        s, people[0], base, counting_level=1, options=("a", "b"),
-        candidates=sorted([key_of(people[1]), key_of(people[2])]), role="steward",
-    )  # fmt: skip
-    body = election.event.body
-    steward = people[1] if body["candidates"][0] == key_of(people[1]) else people[2]
-    decide_in_group(
-        s, election, base, people, [0] * len(people), opens=body["opens"],
-        closes=body["closes"], counter=people[0],
-    )  # fmt: skip
+    steward = people[1]
+    elect(s, people[0], base, people, people[1:3], [0] * len(people), role="steward")
     lines = [budget(s, steward, base, f"Línea {n}", split_threshold=5_000) for n in range(LINES)]
     overseers = fractal.members[fractal.tree[region][-1]]
     box = PrivateKey(hashlib.sha256(b"bench box").digest())

@@ -190,3 +190,41 @@ def decide_proposal(
         counter=people[0],
     )
     return ballot
+
+
+def elect(
+    s: Scenario,
+    opener: SigningKey,
+    group: bytes,
+    people: Sequence[SigningKey],
+    candidates: Sequence[SigningKey],
+    choices: Sequence[int],
+    *,
+    role: str,
+    term: int | None = None,
+) -> SignedEvent:
+    """An election to ``role`` of a base group, opened by ``opener``, its
+    options the candidates in the order given, decided by the members'
+    ``choices`` and counted by the group's first member; returns the ballot."""
+    ballot = open_ballot(
+        s,
+        opener,
+        group,
+        counting_level=1,
+        options=[f"c{i}" for i in range(len(candidates))],
+        candidates=[key_of(c) for c in candidates],
+        role=role,
+        term=term,
+    )
+    body = ballot.event.body
+    decide_in_group(
+        s,
+        ballot,
+        group,
+        people,
+        choices,
+        opens=body["opens"],
+        closes=body["closes"],
+        counter=people[0],
+    )
+    return ballot

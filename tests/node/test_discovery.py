@@ -5,18 +5,42 @@ the DHT; two nodes with no bootstrap at all find each other by mDNS."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import trio
 from event_factory import note, signing_key
+from network_factory import Scenario
 from node_factory import LOOPBACK, running, small_tree
 
 from bootstrap.peer import bootstrap_peer
 from node.host import make_host
 from node.links import Wanted
-from node.runtime import NodeConfig
+from node.runtime import Node, NodeConfig
+
+
+@asynccontextmanager
+async def _directory(tmp_path: Path, s: Scenario) -> AsyncIterator[tuple[Node, NodeConfig]]:
+    """A bootstrap peer run as a directory (DHT and rendezvous, no event),
+    and the config of nodes that know nothing but it."""
+    directory_config = NodeConfig(listen=(LOOPBACK,), relay=False, dht=True, sync=False)
+    directory_key = signing_key("directory")
+    async with running(
+        tmp_path, s, directory_key, directory_config, make=bootstrap_peer, with_events=False
+    ) as directory:
+        yield (
+            directory,
+            NodeConfig(
+                listen=(LOOPBACK,),
+                bootstrap=tuple(directory.addresses()),
+                sync_interval_s=2.0,
+                topology_delay_s=0.05,
+                lookup_interval_s=0.5,
+                dht=True,
+            ),
+        )
 
 
 async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> None:
@@ -24,23 +48,7 @@ async def test_nodes_find_their_neighbours_through_the_dht(tmp_path: Path) -> No
     each announces the group it serves in the DHT and looks up its
     neighbours' groups there."""
     s, tree, node_keys = small_tree()
-    directory_config = NodeConfig(listen=(LOOPBACK,), relay=False, dht=True, sync=False)
-    async with running(
-        tmp_path,
-        s,
-        signing_key("directory"),
-        directory_config,
-        make=bootstrap_peer,
-        with_events=False,
-    ) as directory:
-        config = NodeConfig(
-            listen=(LOOPBACK,),
-            bootstrap=tuple(directory.addresses()),
-            sync_interval_s=2.0,
-            topology_delay_s=0.05,
-            lookup_interval_s=0.5,
-            dht=True,
-        )
+    async with _directory(tmp_path, s) as (directory, config):
         async with AsyncExitStack() as stack:
             root, a, b = [
                 await stack.enter_async_context(running(tmp_path, s, node_keys[g], config))
@@ -92,38 +100,24 @@ async def test_a_restarted_node_finds_its_peers_with_no_bootstrap(tmp_path: Path
     """The peer cache: started once with a bootstrap peer, a node started
     again with none links with it again, and with its neighbours."""
     s, tree, node_keys = small_tree()
-    directory_config = NodeConfig(listen=(LOOPBACK,), relay=False, dht=True, sync=False)
     child = tree.children[s.net][0]
-    async with running(
-        tmp_path,
-        s,
-        signing_key("directory"),
-        directory_config,
-        make=bootstrap_peer,
-        with_events=False,
-    ) as directory:
-        config = NodeConfig(
-            listen=(LOOPBACK,),
-            bootstrap=tuple(directory.addresses()),
-            sync_interval_s=2.0,
-            topology_delay_s=0.05,
-            lookup_interval_s=0.5,
-            dht=True,
-        )
-        async with running(tmp_path, s, node_keys[s.net], config) as root:
-            async with running(tmp_path, s, node_keys[child], config) as node:
-                with trio.fail_after(30):
-                    while len(node.links.connected()) < 2:
-                        await trio.sleep(0.1)
-            alone = replace(config, bootstrap=())
-            async with running(tmp_path, s, node_keys[child], alone, with_events=False) as node:
-                assert not node.bootstrap
-                with trio.fail_after(30):
-                    while {root.peer_id, directory.peer_id} - set(node.links.connected()):
-                        await trio.sleep(0.1)
-                links = {link["peer_id"]: link for link in node.links.describe()}
-                assert links[str(directory.peer_id)]["roles"] == ["bootstrap"]
-                assert links[str(directory.peer_id)]["found_by"] == "cache"
+    async with (
+        _directory(tmp_path, s) as (directory, config),
+        running(tmp_path, s, node_keys[s.net], config) as root,
+    ):
+        async with running(tmp_path, s, node_keys[child], config) as node:
+            with trio.fail_after(30):
+                while len(node.links.connected()) < 2:
+                    await trio.sleep(0.1)
+        alone = replace(config, bootstrap=())
+        async with running(tmp_path, s, node_keys[child], alone, with_events=False) as node:
+            assert not node.bootstrap
+            with trio.fail_after(30):
+                while {root.peer_id, directory.peer_id} - set(node.links.connected()):
+                    await trio.sleep(0.1)
+            links = {link["peer_id"]: link for link in node.links.describe()}
+            assert links[str(directory.peer_id)]["roles"] == ["bootstrap"]
+            assert links[str(directory.peer_id)]["found_by"] == "cache"
 
 
 async def test_a_peer_gone_before_it_is_cached_is_skipped(tmp_path: Path) -> None:

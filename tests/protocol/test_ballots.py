@@ -15,6 +15,7 @@ from ballot_factory import (
     sum_result,
 )
 from event_factory import signing_key
+from folding import fold, refused
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from network_factory import Scenario, build_fractal, key_of
@@ -23,17 +24,6 @@ from protocol.ballots import check_vote, prepare_ring
 from protocol.errors import LocalError, Reason, Rejected
 from protocol.event import SignedEvent
 from protocol.state import Governance
-
-
-def fold(s: Scenario, events: list[SignedEvent] | None = None) -> Governance:
-    governance = Governance(s.genesis)
-    governance.add(s.events if events is None else events)
-    return governance
-
-
-def refused(governance: Governance, event: SignedEvent) -> Reason | None:
-    refusal = governance.refusal(event.id)
-    return None if refusal is None else refusal.reason
 
 
 @pytest.fixture

@@ -10,28 +10,17 @@ from accountability_factory import (
     budget,
     decide_in_group,
     decide_proposal,
+    elect,
     grant,
     money,
     spend,
 )
-from ballot_factory import HOUR_MS, open_ballot
+from ballot_factory import HOUR_MS
+from folding import fold, refused
 from nacl.signing import SigningKey
 from network_factory import DAY_MS, RULES, Scenario, build_fractal, key_of
 
 from protocol.errors import Reason
-from protocol.event import SignedEvent
-from protocol.state import Governance
-
-
-def fold(s: Scenario) -> Governance:
-    governance = Governance(s.genesis)
-    governance.add(s.events)
-    return governance
-
-
-def refused(governance: Governance, event: SignedEvent) -> Reason | None:
-    refusal = governance.refusal(event.id)
-    return None if refusal is None else refusal.reason
 
 
 def _with_steward(**rules: object) -> tuple[Scenario, bytes, list[SigningKey], SigningKey]:
@@ -40,27 +29,7 @@ def _with_steward(**rules: object) -> tuple[Scenario, bytes, list[SigningKey], S
     fractal = build_fractal(s, [4, 3], regions=1, bases=2)
     base = fractal.tree[next(iter(fractal.tree))][0]
     people = fractal.members[base]
-    candidates = [key_of(people[1]), key_of(people[2])]
-    election = open_ballot(
-        s,
-        people[0],
-        base,
-        counting_level=1,
-        options=("a", "b"),
-        candidates=candidates,
-        role="steward",
-    )
-    body = election.event.body
-    decide_in_group(
-        s,
-        election,
-        base,
-        people,
-        [candidates.index(key_of(people[1]))] * 4,
-        opens=body["opens"],
-        closes=body["closes"],
-        counter=people[0],
-    )
+    elect(s, people[0], base, people, people[1:3], [0, 0, 0, 0], role="steward")
     assert fold(s).state.roles.holder(base, "steward", s.now) == key_of(people[1])
     return s, base, people, people[1]
 

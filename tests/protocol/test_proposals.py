@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from ballot_factory import open_ballot
 from event_factory import signing_key
+from folding import fold
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from network_factory import RULES, Scenario, key_of
@@ -57,12 +58,6 @@ def network() -> Net:
     a, b = base(0, 4), base(4, 3)
     certs[9] = s.certify(LONER, "00000009")
     return Net(s, a, b, certs)
-
-
-def fold(s: Scenario) -> Governance:
-    governance = Governance(s.genesis)
-    governance.add(s.events)
-    return governance
 
 
 def proposals_of(governance: Governance) -> Proposals:

@@ -13,23 +13,11 @@ from accountability_factory import (
 )
 from ballot_factory import HOUR_MS, cast, count_result, open_election, sum_result
 from event_factory import signing_key
+from folding import fold, refused
 from nacl.signing import SigningKey
 from network_factory import DAY_MS, RULES, Fractal, Scenario, build_fractal, key_of
 
 from protocol.errors import Reason
-from protocol.event import SignedEvent
-from protocol.state import Governance
-
-
-def fold(s: Scenario) -> Governance:
-    governance = Governance(s.genesis)
-    governance.add(s.events)
-    return governance
-
-
-def refused(governance: Governance, event: SignedEvent) -> Reason | None:
-    refusal = governance.refusal(event.id)
-    return None if refusal is None else refusal.reason
 
 
 def _with_coordinator(support_pct: int = 60) -> tuple[Scenario, Fractal, bytes, list[SigningKey]]:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from event_factory import signing_key
+from folding import fold, refused
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from network_factory import (
@@ -18,22 +19,10 @@ from network_factory import (
 )
 
 from protocol.errors import Reason, Rejected
-from protocol.event import SignedEvent
 from protocol.kinds import GOVERNANCE_KINDS
 from protocol.state import _HANDLERS, Governance
 
 PEOPLE = [signing_key(f"person {i}") for i in range(12)]
-
-
-def fold(scenario: Scenario) -> Governance:
-    governance = Governance(scenario.genesis)
-    governance.add(scenario.events)
-    return governance
-
-
-def refused(governance: Governance, event: SignedEvent) -> Reason | None:
-    refusal = governance.refusal(event.id)
-    return None if refusal is None else refusal.reason
 
 
 def base_group(s: Scenario, size: int, first: int = 0) -> bytes:

@@ -26,6 +26,7 @@ from accountability_factory import (
     convict,
     decide_in_group,
     decide_proposal,
+    elect,
     grant,
     money,
     recall_motion,
@@ -66,40 +67,6 @@ def _ballot_of(s: Scenario, motion: SignedEvent) -> tuple[int, int]:
     return ballot.opens, ballot.closes
 
 
-def _election(
-    s: Scenario,
-    opener: SigningKey,
-    group: bytes,
-    people: list[SigningKey],
-    candidates: list[SigningKey],
-    choices: list[int],
-    role: str,
-    term: int | None = None,
-) -> SignedEvent:
-    ballot = open_ballot(
-        s,
-        opener,
-        group,
-        counting_level=1,
-        options=[f"c{i}" for i in range(len(candidates))],
-        candidates=[key_of(c) for c in candidates],
-        role=role,
-        term=term,
-    )
-    body = ballot.event.body
-    decide_in_group(
-        s,
-        ballot,
-        group,
-        people,
-        choices,
-        opens=body["opens"],
-        closes=body["closes"],
-        counter=people[0],
-    )
-    return ballot
-
-
 def stewards() -> Scenario:
     """A steward elected by the group's members for a quarter (opened by an
     elector while the role is vacant); an auditor for the next year; an
@@ -108,13 +75,13 @@ def stewards() -> Scenario:
     s = Scenario(root_level=3, rules={**RULES, "steward_repeat": False})
     _, bases, people = _fractal(s)
     base, members = bases[0], people[0]
-    first = _election(s, members[2], base, members, members[1:], [0, 0, 0], "steward")
+    first = elect(s, members[2], base, members, members[1:], [0, 0, 0], role="steward")
     closes = first.event.body["closes"]
     governance = Governance(s.genesis)
     governance.add(s.events)
     term = governance.state.roles.term_at(base, "steward", closes)
     year = governance.state.roles.term_at(base, "auditor", closes)
-    _election(s, members[0], base, members, members[:2], [1, 1, 0], "auditor", year + 1)
+    elect(s, members[0], base, members, members[:2], [1, 1, 0], role="auditor", term=year + 1)
     candidates = sorted([key_of(members[0]), key_of(members[2])])
     options = ("a", "b")
     open_ballot(  # bad_ballot: two terms ahead
@@ -280,7 +247,7 @@ def ledger() -> Scenario:
     _, bases, people = _fractal(s)
     base, members = bases[0], people[0]
     steward = members[1]
-    _election(s, members[0], base, members, members[1:], [0, 0, 0], "steward")
+    elect(s, members[0], base, members, members[1:], [0, 0, 0], role="steward")
     line = budget(s, steward, base, "Canal de riego", split_threshold=10_000)
     budget(s, members[0], base, "Fiesta")  # not_steward
     budget(s, steward, base, "Canal de riego")  # duplicate_line
