@@ -73,6 +73,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 from hypercorn.typing import ASGIFramework
+from libp2p.peer.id import ID
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -152,6 +153,10 @@ class NodeApi(Protocol):
 
     def bridge_status(self, groups: Sequence[bytes]) -> list[dict[str, Any]]: ...
 
+    def request_sync(self, peers: Sequence[ID] | None = None) -> list[ID]:
+        """Sync now with ``peers`` (None: every link up); those asked."""
+        ...
+
 
 class _Problem(Exception):
     """An error answer, raised from deep in a handler: the status, a reason
@@ -186,6 +191,7 @@ def create_app(node: NodeApi) -> Starlette:
         Route("/v1/status", api.status, methods=["GET"]),
         Route("/v1/health", api.health, methods=["GET"]),
         Route("/v1/bridge", api.bridge, methods=["GET"]),
+        Route("/v1/sync", api.sync, methods=["POST"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Route("/v1/events", api.list_events, methods=["GET"]),
         Route("/v1/events", api.submit, methods=["POST"]),
@@ -287,6 +293,24 @@ class _Handlers:
 
     async def metrics(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def sync(self, request: Request) -> Response:
+        """Sync now: ``{"peers": [peer id, ...]}`` (optional; default: every
+        link up). 202 with the peers asked; 404 for a peer not connected."""
+        body = await _json_object(request, allowed={"peers"})
+        named = body.get("peers")
+        if named is not None and (
+            not isinstance(named, list) or not all(isinstance(p, str) for p in named)
+        ):
+            raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, "peers is a list of peer ids")
+        peers = None if named is None else [_peer_param(text) for text in named]
+        asked = self.node.request_sync(peers)
+        missing = sorted({str(p) for p in peers or ()} - {str(p) for p in asked})
+        if missing:
+            raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"not connected to {missing[0]}")
+        return JSONResponse(
+            {"requested": [str(peer) for peer in asked]}, status_code=HTTPStatus.ACCEPTED
+        )
 
     async def status(self, request: Request) -> Response:
         return JSONResponse(self.node.status())
@@ -441,6 +465,30 @@ class _Handlers:
 
 
 # -- reading requests --
+
+
+async def _json_object(request: Request, *, allowed: frozenset[str] | set[str]) -> dict[str, Any]:
+    """A small JSON object body (empty: {}), with only ``allowed`` keys."""
+    raw = await _read_limited(request, 64 * 1024)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, "the body is a JSON object")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"unknown field {unknown[0]!r}")
+    return body
+
+
+def _peer_param(text: str) -> ID:
+    try:
+        return ID.from_base58(text)
+    except ValueError:
+        raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"{text!r} is no peer id") from None
 
 
 async def _event_body(request: Request) -> bytes:

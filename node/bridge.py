@@ -12,7 +12,7 @@ intact, and the report says what was not taken and why.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -151,8 +151,15 @@ async def read_ids(path: Path, network_id: bytes) -> set[bytes]:
     return ids
 
 
-async def import_bundle(store: NetworkStore, path: Path, *, now_ms: int) -> Imported:
-    """Ingest every intact event of the bundle at ``path``, in batches."""
+async def import_bundle(
+    store: NetworkStore,
+    path: Path,
+    *,
+    now_ms: int,
+    progress: Callable[[int], None] | None = None,
+) -> Imported:
+    """Ingest every intact event of the bundle at ``path``, in batches;
+    ``progress`` hears of each chunk of bytes read (a progress bar)."""
     reader = BundleReader()
     report = Imported()
     pending: list[bytes] = []
@@ -160,6 +167,8 @@ async def import_bundle(store: NetworkStore, path: Path, *, now_ms: int) -> Impo
     try:
         async with await trio.open_file(path, "rb") as file:
             while chunk := await file.read(READ_CHUNK):
+                if progress is not None:
+                    progress(len(chunk))
                 pending.extend(reader.feed(chunk))
                 if reader.header is not None and report.header is None:
                     _check_header(reader.header, EVENTS_FORMAT, net)

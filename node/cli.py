@@ -27,6 +27,7 @@ from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
 from node.cli_common import public_keys as _public_keys
 from node.cli_governance import COMMAND_GROUPS
+from node.cli_node import NODE_COMMANDS
 from node.cli_run import run
 from node.datadir import DataDir
 from node.files import write_durably
@@ -485,6 +486,7 @@ for _command in (
     *COMMAND_GROUPS,
     *BALLOT_COMMANDS,
     *ACCOUNTABILITY_COMMANDS,
+    *NODE_COMMANDS,
     run,
     bridge_group,
     bootstrap_group,

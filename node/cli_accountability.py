@@ -23,6 +23,7 @@ from node.cli_common import (
     command_help,
     data_dir_option,
     emit,
+    emit_line,
     event_document,
     json_option,
     node_dir,
@@ -1142,7 +1143,7 @@ def report_list(
 
     for document in with_store(node_dir(data_dir), read, as_json):
         if as_json:
-            emit(document)
+            emit_line(document)
         else:
             click.echo(f"{document['id'][:16]} {document['status']} ({document['size']} bytes)")
 

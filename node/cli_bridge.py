@@ -3,16 +3,13 @@ offline (node/bridge.py, specs/bundle.md)."""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from node import bridge, governance
+from node import bridge, governance, running_node
 from node.cli_common import (
     command_help,
     data_dir_option,
@@ -22,7 +19,6 @@ from node.cli_common import (
     report,
     with_store,
 )
-from node.cli_run import RUNTIME_FILE
 from storage.state import NetworkStore
 
 _bundle_path = click.Path(dir_okay=False, path_type=Path)
@@ -141,6 +137,10 @@ def have_command(
 have_command.help = command_help(have_command.help or "")
 
 
+#: Bundles from this size on show a progress bar while they are imported.
+PROGRESS_FROM_BYTES = 1 << 20
+
+
 @bridge_group.command(name="import")
 @data_dir_option
 @json_option
@@ -160,11 +160,15 @@ def import_command(data_dir: Path | None, as_json: bool, bundles: tuple[Path, ..
     node = node_dir(data_dir)
     troubled = False
     for path in bundles:
+        size = path.stat().st_size
+        with click.progressbar(
+            length=size, label=path.name, hidden=as_json or size < PROGRESS_FROM_BYTES
+        ) as bar:
 
-        async def work(store: NetworkStore, path: Path = path) -> bridge.Imported:
-            return await bridge.import_bundle(store, path, now_ms=now_ms())
+            async def work(store: NetworkStore, path: Path = path) -> bridge.Imported:
+                return await bridge.import_bundle(store, path, now_ms=now_ms(), progress=bar.update)
 
-        done = with_store(node, work, as_json)
+            done = with_store(node, work, as_json)
         troubled |= done.problem is not None
         counts = ", ".join(f"{n} {name}" for name, n in sorted(done.counts.items())) or "nothing"
         report(
@@ -201,7 +205,7 @@ def status_command(data_dir: Path | None, as_json: bool, group_refs: tuple[str, 
     """
     node = node_dir(data_dir)
     groups = with_store(node, lambda store: _resolved(store, group_refs), as_json)
-    document = _ask_running_node(node.root, "/v1/bridge", [("group", g.hex()) for g in groups])
+    document = running_node.ask(node.root, "/v1/bridge", [("group", g.hex()) for g in groups])
     if as_json:
         report(document, as_json, "")
         return
@@ -225,21 +229,3 @@ def _report_written(done: bridge.Exported, what: str, as_json: bool) -> None:
 
 async def _resolved(store: NetworkStore, refs: tuple[str, ...]) -> list[bytes]:
     return _groups(store, refs)
-
-
-def _ask_running_node(root: Path, path: str, query: list[tuple[str, str]]) -> Any:
-    """GET ``path`` from the API of the node running on ``root``."""
-    try:
-        runtime = json.loads((root / RUNTIME_FILE).read_text())
-    except FileNotFoundError:
-        raise click.ClickException(f"no node is running on {root} (no {RUNTIME_FILE})") from None
-    if not runtime.get("api"):
-        raise click.ClickException("the node runs without its API: start it with --api")
-    url = f"{runtime['api']}{path}?{urllib.parse.urlencode(query)}"
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return json.loads(answer.read())
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(
-            f"the node's API at {runtime['api']} did not answer: {exc}"
-        ) from None

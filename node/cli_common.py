@@ -56,6 +56,11 @@ def emit(document: dict[str, Any]) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
+def emit_line(row: dict[str, Any]) -> None:
+    """One item of a listing: a JSON line, so that listings stream."""
+    click.echo(json.dumps(row, ensure_ascii=False))
+
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -122,6 +122,8 @@ class Counters:
     sync_stored: int = 0
     sync_sessions: int = 0
     sync_failures: int = 0
+    #: Sessions over, by success or failure (sync_sessions counts starts).
+    sync_ended: int = 0
     api_stored: int = 0
     published: int = 0
 
@@ -496,6 +498,24 @@ class Node:
             # Any linked peer routes DHT queries; a bootstrap peer first of all.
             self._nursery.start_soon(self.discovery.add_peer, peer)
 
+    def request_sync(self, peers: Sequence[ID] | None = None) -> list[ID]:
+        """Sync now (an operator's or a bridge's ask, not waiting for the
+        interval) with ``peers``, those of them that are connected; with
+        None, every link that is up (an archive: every connected peer). The
+        peers asked, sorted."""
+        connected = set(self.host.get_connected_peers())
+        if peers is None:
+            wanted = set(self.links.connected())
+            if self.config.archive:
+                wanted |= connected
+        else:
+            wanted = set(peers) & connected
+        if not self.config.sync:
+            wanted = set()
+        for peer in wanted:
+            self._want_sync(peer)
+        return sorted(wanted, key=str)
+
     def _want_sync(self, peer: ID) -> None:
         self._sync_wanted.add(peer)
         self._sync_requested.set()
@@ -537,6 +557,12 @@ class Node:
 
     async def _sync_one(self, peer: ID) -> None:
         self.counters.sync_sessions += 1
+        try:
+            await self._session(peer)
+        finally:
+            self.counters.sync_ended += 1
+
+    async def _session(self, peer: ID) -> None:
         link = self.links.links.get(peer)
         try:
             with trio.fail_after(self.config.sync_timeout_s):

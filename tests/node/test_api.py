@@ -20,10 +20,12 @@ import pytest
 import trio
 from ballot_factory import cast, count_result, open_election, sum_result
 from event_factory import note, signing_key
+from libp2p.peer.id import ID
 from nacl.signing import SigningKey
 from network_factory import Fractal, Scenario, build_fractal, key_of
 
 from node.api import MAX_EVENT_SIZE, MAX_JSON_BODY, create_app, serve_api
+from node.host import make_host
 from node.ingest import ingest_raw
 from node.metrics import Metrics
 from protocol.errors import Rejected
@@ -34,6 +36,10 @@ from storage.state import NetworkStore, open_network_store
 CBOR = {"content-type": "application/cbor"}
 
 
+#: The one peer the fake node is connected to.
+CONNECTED = make_host(signing_key("a connected peer")).get_id()
+
+
 @dataclass
 class FakeNode:
     """The NodeApi of a node without a network: submit ingests, no gossip."""
@@ -42,6 +48,7 @@ class FakeNode:
     clock: int
     submitted: list[bytes] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
+    syncs: list[list[ID]] = field(default_factory=list)
 
     def now_ms(self) -> int:
         return self.clock
@@ -73,6 +80,12 @@ class FakeNode:
 
     def bridge_status(self, groups: Sequence[bytes]) -> list[dict[str, Any]]:
         return [{"group": g.hex(), "reachable": False, "nodes": []} for g in groups]
+
+    def request_sync(self, peers: Sequence[ID] | None = None) -> list[ID]:
+        """Connected to CONNECTED alone."""
+        wanted = [CONNECTED] if peers is None else [p for p in peers if p == CONNECTED]
+        self.syncs.append(wanted)
+        return wanted
 
 
 @dataclass
@@ -630,3 +643,24 @@ async def test_the_bridge_view(world: World) -> None:
     assert missing.status_code == 404 and error_of(missing) == "not_found"
     bad = await world.client.get("/v1/bridge?groups=x")
     assert bad.status_code == 400 and error_of(bad) == "bad_request"
+
+
+async def test_sync_is_asked_of_the_connected_peers(world: World) -> None:
+    every = await world.client.post("/v1/sync")
+    assert every.status_code == 202 and every.json() == {"requested": [str(CONNECTED)]}
+    one = await world.client.post("/v1/sync", json={"peers": [str(CONNECTED)]})
+    assert one.status_code == 202 and world.node.syncs == [[CONNECTED], [CONNECTED]]
+    stranger = str(make_host(signing_key("a stranger")).get_id())
+    absent = await world.client.post("/v1/sync", json={"peers": [stranger]})
+    assert absent.status_code == 404 and error_of(absent) == "not_found"
+    assert stranger in absent.json()["error"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[1]", b"{nope", b'{"peer": "x"}', b'{"peers": "x"}', b'{"peers": ["not a peer id!"]}'],
+)
+async def test_a_bad_sync_request(world: World, body: bytes) -> None:
+    answer = await world.client.post("/v1/sync", content=body)
+    assert answer.status_code == 400 and error_of(answer) == "bad_request"
+    assert world.node.syncs == []
