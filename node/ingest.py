@@ -59,6 +59,8 @@ class _Batch:
     outcomes: list[IngestResult | None]
     events: list[SignedEvent]
     slots: list[int]
+    #: Each input as it decoded (None if it did not), for the caller.
+    decoded: list[SignedEvent | None]
 
     def reject(self, slot: int, event_id: bytes | None, exc: Rejected) -> None:
         self.outcomes[slot] = IngestResult(event_id, IngestStatus.REJECTED, exc.reason, exc.detail)
@@ -81,7 +83,25 @@ async def ingest_raw(
 ) -> list[IngestResult]:
     """Ingest wire-format events of the network ``network_id``; one outcome
     per input, in input order."""
-    results: list[IngestResult] = []
+    ingested = await ingest_decoded(store, raws, now_ms, network_id, batch_size=batch_size)
+    return [result for result, _ in ingested]
+
+
+#: An input's outcome, and the event it decoded to (None if it did not).
+Ingested = tuple[IngestResult, SignedEvent | None]
+
+
+async def ingest_decoded(
+    store: Committer,
+    raws: Iterable[bytes],
+    now_ms: int,
+    network_id: bytes,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+) -> list[Ingested]:
+    """``ingest_raw``, with each input's decoded event: a caller that acts
+    on what was stored (routes it, notes it) need not decode it again."""
+    results: list[Ingested] = []
     to_commit, checked = trio.open_memory_channel[_Batch](1)
 
     async def check_stage() -> None:
@@ -113,8 +133,9 @@ async def _check(chunk: list[bytes], network_id: bytes) -> _Batch:
     async with trio.open_nursery() as nursery:
         for index in range(len(slices)):
             nursery.start_soon(check_slice, index)
-    batch = _Batch(outcomes=[None] * len(chunk), events=[], slots=[])
+    batch = _Batch(outcomes=[None] * len(chunk), events=[], slots=[], decoded=[])
     for slot, (event, problem) in enumerate(itertools.chain.from_iterable(checked)):
+        batch.decoded.append(event)
         if problem is not None:
             batch.reject(slot, None if event is None else event.id, problem)
         elif event is not None:
@@ -143,13 +164,17 @@ def _check_slice(raws: list[bytes], network_id: bytes) -> list[_Checked]:
     return checked
 
 
-async def _commit(store: Committer, batch: _Batch, now_ms: int) -> list[IngestResult]:
+async def _commit(store: Committer, batch: _Batch, now_ms: int) -> list[Ingested]:
     outcomes = batch.outcomes
     if batch.events:
         stored = await store.ingest(batch.events, now_ms)
         for slot, result in zip(batch.slots, stored, strict=True):
             outcomes[slot] = result
-    return [outcome for outcome in outcomes if outcome is not None]
+    return [
+        (outcome, event)
+        for outcome, event in zip(outcomes, batch.decoded, strict=True)
+        if outcome is not None
+    ]
 
 
 def _chunks(raws: Iterable[bytes], size: int) -> Iterable[list[bytes]]:
@@ -169,7 +194,7 @@ class Settled:
     rejected: dict[str, int] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
     #: The events stored, in the order they were.
-    stored: list[bytes] = field(default_factory=list)
+    stored: list[SignedEvent] = field(default_factory=list)
     #: The events still held for refs that no one gave.
     held: list[bytes] = field(default_factory=list)
 
@@ -186,12 +211,12 @@ async def ingest_settling(
         IngestStatus.REJECTED: defaultdict(int),
         IngestStatus.REFUSED: defaultdict(int),
     }
-    stored: list[bytes] = []
+    stored: list[SignedEvent] = []
     while pending:
-        results = await ingest_raw(store, pending, now_ms, net)
+        results = await ingest_decoded(store, pending, now_ms, net)
         held: list[bytes] = []
         progress = False
-        for raw, result in zip(pending, results, strict=True):
+        for raw, (result, event) in zip(pending, results, strict=True):
             if result.status is IngestStatus.REJECTED and result.reason is Reason.MISSING_REFS:
                 held.append(raw)
                 continue
@@ -199,7 +224,8 @@ async def ingest_settling(
             if result.reason is not None:
                 reasons[result.status][result.reason.value] += 1
             if result.status in (IngestStatus.ACCEPTED, IngestStatus.REFUSED):
-                stored.append(raw)
+                assert event is not None  # only what decoded is stored
+                stored.append(event)
                 progress = True
         if not progress:
             if held:

@@ -42,7 +42,7 @@ from node import governance
 from node.discovery import Discovery, enable_mdns
 from node.gossip import Gossip, GossipConfig, Verdict
 from node.host import MAX_CONNECTIONS, make_host, peer_of
-from node.ingest import ingest_raw
+from node.ingest import ingest_decoded
 from node.links import Links, Wanted
 from node.metrics import Metrics
 from node.sync import SyncService, wall_clock_ms
@@ -239,12 +239,12 @@ class Node:
     async def submit(self, raw: bytes) -> IngestResult:
         """An event from the local API: validated and stored like any other,
         then gossiped."""
-        [result] = await ingest_raw(self._store, [raw], self.now_ms(), self.network_id)
+        [(result, event)] = await ingest_decoded(self._store, [raw], self.now_ms(), self.network_id)
         if result.status is IngestStatus.REJECTED and result.reason is not None:
             self.rejected_by_reason[result.reason.value] += 1
-        if _stored(result):
+        if _stored(result) and event is not None:
             self.counters.api_stored += 1
-            self._after_stored([raw], arrived_on=None, fresh_only=False)
+            self._after_stored([event], arrived_on=None, fresh_only=False)
         return result
 
     async def publish(
@@ -254,14 +254,16 @@ class Node:
         published = await governance.publish(
             self._store, self.key, kind, body, group=group, now_ms=self.now_ms()
         )
-        self._after_stored([published.event.raw], arrived_on=None, fresh_only=False)
+        self._after_stored([published.event], arrived_on=None, fresh_only=False)
         return published.event
 
     async def _judge(self, data: bytes, forwarder: ID, topic: str) -> Verdict:
-        [result] = await ingest_raw(self._store, [data], self.now_ms(), self.network_id)
-        if _stored(result):
+        [(result, event)] = await ingest_decoded(
+            self._store, [data], self.now_ms(), self.network_id
+        )
+        if _stored(result) and event is not None:
             self.counters.gossip_stored += 1
-            self._after_stored([data], arrived_on=topic, fresh_only=False)
+            self._after_stored([event], arrived_on=topic, fresh_only=False)
             return Verdict.RELAY
         if result.status is IngestStatus.DUPLICATE:
             self.counters.gossip_duplicates += 1
@@ -280,18 +282,22 @@ class Node:
         )
         return Verdict.REJECT
 
-    async def _stored_by_sync(self, raws: list[bytes], peer: ID) -> None:
-        self.counters.sync_stored += len(raws)
-        self._after_stored(raws, arrived_on=None, fresh_only=True)
+    async def _stored_by_sync(self, events: list[SignedEvent], peer: ID) -> None:
+        self.counters.sync_stored += len(events)
+        self._after_stored(events, arrived_on=None, fresh_only=True)
 
     def _after_stored(
-        self, raws: list[bytes], *, arrived_on: str | None, fresh_only: bool, own: bool = True
+        self,
+        events: list[SignedEvent],
+        *,
+        arrived_on: str | None,
+        fresh_only: bool,
+        own: bool = True,
     ) -> None:
-        self.event_count += len(raws)
+        self.event_count += len(events)
         oldest_fresh = self.now_ms() - self.config.fresh_ms
         groups = self._store.state.groups
-        for raw in raws:
-            event = parse_event(raw)
+        for event in events:
             self.events_by_kind[event.kind] += 1
             if own:
                 self._own[event.id] = None
@@ -302,7 +308,7 @@ class Node:
             if self.gossip is None or (fresh_only and event.ts < oldest_fresh):
                 continue
             for topic in self.position.relay_topics(event.kind, event.group, groups, arrived_on):
-                self.gossip.publish(topic, raw)
+                self.gossip.publish(topic, event.raw)
                 self.counters.published += 1
 
     def _misbehaved(self, peer: ID, reason: str) -> None:
@@ -476,7 +482,7 @@ class Node:
         import`` on this data directory while the node runs."""
         while rows := await self._store.catch_up(self._seq, MAX_LIMIT):
             self._seq = rows[-1][0]
-            foreign = [row.raw for _, row in rows if row.id not in self._own]
+            foreign = [parse_event(row.raw) for _, row in rows if row.id not in self._own]
             for _, row in rows:
                 self._own.pop(row.id, None)
             if foreign:

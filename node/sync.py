@@ -38,7 +38,7 @@ from libp2p.peer.peerstore import PeerStoreError
 
 from node.ingest import ingest_settling
 from protocol.errors import Reason, Rejected
-from protocol.event import parse_event
+from protocol.event import SignedEvent, parse_event
 from protocol.reconcile import RangeSource, Reconciler
 from protocol.sync_frames import (
     MAX_FRAME_SIZE,
@@ -115,12 +115,12 @@ class _Channel:
 
 
 #: Told of the events a session stored (wire form) and the peer they came from.
-OnStored = Callable[[list[bytes], ID], Awaitable[None]]
+OnStored = Callable[[list[SignedEvent], ID], Awaitable[None]]
 #: Told of a peer that broke the protocol.
 OnMisbehaviour = Callable[[ID, str], None]
 
 
-async def _nothing_stored(raws: list[bytes], peer: ID) -> None:
+async def _nothing_stored(events: list[SignedEvent], peer: ID) -> None:
     return None
 
 

@@ -62,11 +62,10 @@ class LyingArchive:
             if (event := parse_event(raw)).id in self.forged or event.kind not in HIDDEN_KINDS
         ]
 
-    def _after_stored(self, raws: list[bytes], **how: Any) -> None:
-        self._note_stored(raws, **how)
+    def _after_stored(self, events: list[SignedEvent], **how: Any) -> None:
+        self._note_stored(events, **how)
         nursery = self.node._nursery
-        for raw in raws:
-            event = parse_event(raw)
+        for event in events:
             if event.kind == "proposal" and event.id not in self.forged and nursery is not None:
                 nursery.start_soon(self._store_forgery, forge(event))
 
