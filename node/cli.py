@@ -19,7 +19,6 @@ import trio
 from click.core import ParameterSource
 
 from bootstrap.cli import bootstrap_group
-from node.cli_accountability import ACCOUNTABILITY_COMMANDS
 from node.cli_ballots import BALLOT_COMMANDS
 from node.cli_bridge import bridge_group
 from node.cli_common import charter_rules_options, data_dir_option, now_ms
@@ -27,7 +26,11 @@ from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
 from node.cli_common import public_keys as _public_keys
 from node.cli_governance import COMMAND_GROUPS
+from node.cli_ledger import LEDGER_COMMANDS
+from node.cli_map import MAP_COMMANDS
 from node.cli_node import NODE_COMMANDS
+from node.cli_recall import RECALL_COMMANDS
+from node.cli_reports import REPORT_COMMANDS
 from node.cli_run import run
 from node.datadir import DataDir
 from node.files import write_durably
@@ -485,7 +488,10 @@ def _describe(event: SignedEvent) -> dict[str, Any]:
 for _command in (
     *COMMAND_GROUPS,
     *BALLOT_COMMANDS,
-    *ACCOUNTABILITY_COMMANDS,
+    *RECALL_COMMANDS,
+    *LEDGER_COMMANDS,
+    *REPORT_COMMANDS,
+    *MAP_COMMANDS,
     *NODE_COMMANDS,
     run,
     bridge_group,

@@ -14,6 +14,7 @@ it, since events stamped far from the real time are refused by peers.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 import os
@@ -317,3 +318,38 @@ def short(value: bytes | str | None) -> str:
         return "none"
     text = value.hex() if isinstance(value, bytes) else value
     return text[:16]
+
+
+def document_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--document FILE (hashed here) or --document-hash HEX: the paper
+    behind an act, which whoever holds it can check against the hash."""
+    command = click.option(
+        "--document-hash", metavar="HEX", help="The SHA-256 of the document, in hex."
+    )(command)
+    return click.option(
+        "--document",
+        "document_file",
+        type=click.File("rb"),
+        help="The document (invoice, contract, judgment); only its SHA-256 is published.",
+    )(command)
+
+
+def document_of(document_file: Any, document_hash: str | None) -> bytes:
+    """The SHA-256 that ``document_options`` gave."""
+    if (document_file is None) == (document_hash is None):
+        raise click.UsageError("give --document FILE or --document-hash HEX")
+    if document_file is not None:
+        return hashlib.sha256(document_file.read()).digest()
+    assert document_hash is not None
+    try:
+        digest = bytes.fromhex(document_hash)
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise click.BadParameter("must be 64 hex digits", param_hint="--document-hash")
+    return digest
+
+
+def acted(published: Published, as_json: bool, text: str, **extra: Any) -> None:
+    """Report an act: its event document (with ``extra``), or ``text``."""
+    report(event_document(published, **extra), as_json, text)
