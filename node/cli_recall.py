@@ -1,11 +1,8 @@
 """``ayllu recall`` and ``ayllu role``: power taken back and handed on
 (specs/accountability.md sections 2 to 4).
 
-Every act goes through node/accountability.py (and node/protected_reports.py)
-and so node/governance.py ``publish``: signed with ``--key``, previewed
-against the node's state, stored only if the state would apply it, else
-the reason code and exit 1. Ids may be given as a unique prefix of at least
-8 hex digits; groups also as ``root``.
+Acts are built by node/accountability.py (reports: node/protected_reports.py)
+and stored as node/governance.py ``publish`` stores every act.
 """
 
 from __future__ import annotations

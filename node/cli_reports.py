@@ -1,10 +1,7 @@
 """``ayllu report``: protected reports (specs/accountability.md section 7).
 
-Every act goes through node/accountability.py (and node/protected_reports.py)
-and so node/governance.py ``publish``: signed with ``--key``, previewed
-against the node's state, stored only if the state would apply it, else
-the reason code and exit 1. Ids may be given as a unique prefix of at least
-8 hex digits; groups also as ``root``.
+Acts are built by node/accountability.py (reports: node/protected_reports.py)
+and stored as node/governance.py ``publish`` stores every act.
 """
 
 from __future__ import annotations

@@ -70,20 +70,25 @@ def decide_in_group(
     people: Sequence[SigningKey],
     choices: Sequence[int],
     *,
-    opens: int,
-    closes: int,
-    counter: SigningKey,
+    opens: int | None = None,
+    closes: int | None = None,
+    counter: SigningKey | None = None,
 ) -> SignedEvent:
     """A ballot counted in ``group`` alone (counting level = the group's
     level): the ring frozen by its first member, each person's vote, and
-    the count by ``counter``; returns the count."""
+    the count by ``counter`` (default: the first member); returns the
+    count. ``opens`` and ``closes`` default to those of a ``ballot.open``;
+    a recall or ratification ballot, which has no event of its own, needs
+    them given (from the state)."""
+    if opens is None or closes is None:
+        opens, closes = ballot.event.body["opens"], ballot.event.body["closes"]
     ring = freeze_ring(s, people[0], ballot, group, [key_of(p) for p in people])
     s.now = opens
     votes = [
         cast(s, ring, person, [choice]) for person, choice in zip(people, choices, strict=True)
     ]
     s.now = closes
-    return count_result(s, counter, ballot, ring, votes)
+    return count_result(s, counter or people[0], ballot, ring, votes)
 
 
 # -- the ledger --
@@ -178,17 +183,7 @@ def decide_proposal(
     for person in people:
         s.support(person, proposal)
     ballot = open_ballot(s, people[0], group, counting_level=1, proposal=proposal.id)
-    body = ballot.event.body
-    decide_in_group(
-        s,
-        ballot,
-        group,
-        people,
-        choices,
-        opens=body["opens"],
-        closes=body["closes"],
-        counter=people[0],
-    )
+    decide_in_group(s, ballot, group, people, choices)
     return ballot
 
 
@@ -216,15 +211,5 @@ def elect(
         role=role,
         term=term,
     )
-    body = ballot.event.body
-    decide_in_group(
-        s,
-        ballot,
-        group,
-        people,
-        choices,
-        opens=body["opens"],
-        closes=body["closes"],
-        counter=people[0],
-    )
+    decide_in_group(s, ballot, group, people, choices)
     return ballot
