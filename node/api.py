@@ -84,9 +84,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node import governance
+from node.accountability import describe_motion, describe_roles
 from node.metrics import Metrics, MetricsCollector
 from protocol.cbor import MAX_SIZE
 from protocol.event import ID_SIZE, KEY_SIZE
+from protocol.power_map import graphml
 from storage import MAX_LIMIT, IngestResult, IngestStatus, Key
 from storage.state import NetworkStore
 
@@ -115,7 +117,11 @@ DEFAULT_PAGE = 100
 #: Seconds the server gives open requests to finish once shutdown is asked.
 GRACEFUL_TIMEOUT = 3.0
 
+#: The deepest neighbourhood of a name the map graph route answers.
+MAX_DEPTH = 16
+
 CBOR_TYPE = "application/cbor"
+GRAPHML_TYPE = "application/graphml+xml"
 JSON_TYPE = "application/json"
 
 _log = logging.getLogger(__name__)
@@ -199,6 +205,14 @@ def create_app(node: NodeApi) -> Starlette:
         Route("/v1/state", api.state, methods=["GET"]),
         Route("/v1/groups", api.list_groups, methods=["GET"]),
         Route("/v1/groups/{id}", api.get_group, methods=["GET"]),
+        Route("/v1/groups/{id}/roles", api.get_roles, methods=["GET"]),
+        Route("/v1/groups/{id}/ledger", api.get_ledger, methods=["GET"]),
+        Route("/v1/motions", api.list_motions, methods=["GET"]),
+        Route("/v1/motions/{id}", api.get_motion, methods=["GET"]),
+        Route("/v1/reports", api.list_reports, methods=["GET"]),
+        Route("/v1/reports/{id}", api.get_report, methods=["GET"]),
+        Route("/v1/map/claims/{id}", api.get_claim, methods=["GET"]),
+        Route("/v1/map/graph", api.map_graph, methods=["GET"]),
         Route("/v1/proposals", api.list_proposals, methods=["GET"]),
         Route("/v1/proposals/{id}", api.get_proposal, methods=["GET"]),
         Route("/v1/ballots", api.list_ballots, methods=["GET"]),
@@ -394,13 +408,19 @@ class _Handlers:
         ordered = sorted(groups.groups.values(), key=lambda g: (-g.level, g.founded, g.id))
         return JSONResponse({"groups": [groups.describe(g.id, at) for g in ordered], "at": at})
 
-    async def get_group(self, request: Request) -> Response:
-        at = self.node.now_ms()
+    def _group(self, request: Request) -> bytes:
+        """The group of the path's ``{id}`` (or ``root``); 404 if none."""
         groups = self.node.store.state.groups
         text = request.path_params["id"]
         gid = groups.root_id if text == _ROOT else _id_param(text, "group")
         if gid not in groups.groups:
             raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no group {gid.hex()}")
+        return gid
+
+    async def get_group(self, request: Request) -> Response:
+        at = self.node.now_ms()
+        groups = self.node.store.state.groups
+        gid = self._group(request)
         return JSONResponse(
             {
                 **groups.describe(gid, at),
@@ -410,6 +430,89 @@ class _Handlers:
                 "at": at,
             }
         )
+
+    # -- accountability (specs/accountability.md) --
+
+    async def get_roles(self, request: Request) -> Response:
+        """Who holds which role of the group until when, and who oversees it."""
+        gid = self._group(request)
+        return JSONResponse(describe_roles(self.node.store.state, gid, self.node.now_ms()))
+
+    async def get_ledger(self, request: Request) -> Response:
+        """The group's accounts: lines, balances, the treasury, flags."""
+        return JSONResponse(self.node.store.state.ledger.describe(self._group(request)))
+
+    async def list_motions(self, request: Request) -> Response:
+        """Recall motions and convictions (``?group=``), oldest first."""
+        scope = self._scope_param(request)
+        state, at = self.node.store.state, self.node.now_ms()
+        motions = sorted(state.recalls.motions.values(), key=lambda m: (m.opened, m.id))
+        return JSONResponse(
+            {
+                "motions": [
+                    describe_motion(state, m.id, at)
+                    for m in motions
+                    if scope is None or m.group == scope
+                ],
+                "at": at,
+            }
+        )
+
+    async def get_motion(self, request: Request) -> Response:
+        state = self.node.store.state
+        motion = _id_param(request.path_params["id"], "motion")
+        if motion not in state.recalls.motions:
+            raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no motion {motion.hex()}")
+        return JSONResponse(describe_motion(state, motion, self.node.now_ms()))
+
+    async def list_reports(self, request: Request) -> Response:
+        """Protected reports (``?group=``: of one oversight group): what
+        everyone sees of them, never who filed them."""
+        scope = self._scope_param(request)
+        reports = self.node.store.state.reports
+        return JSONResponse(
+            {
+                "reports": [
+                    reports.describe(rid)
+                    for rid in sorted(reports.reports)
+                    if scope is None or reports.reports[rid].group == scope
+                ]
+            }
+        )
+
+    async def get_report(self, request: Request) -> Response:
+        reports = self.node.store.state.reports
+        report = _id_param(request.path_params["id"], "report")
+        if report not in reports.reports:
+            raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no report {report.hex()}")
+        return JSONResponse(reports.describe(report))
+
+    async def get_claim(self, request: Request) -> Response:
+        power_map = self.node.store.state.power_map
+        claim = _id_param(request.path_params["id"], "claim")
+        if claim not in power_map.claims:
+            raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no claim {claim.hex()}")
+        return JSONResponse(power_map.describe_claim(claim))
+
+    async def map_graph(self, request: Request) -> Response:
+        """``?entity=NAME&depth=N&format=json|graphml``: the power map as a
+        graph, whole or around one name."""
+        params = request.query_params
+        unknown = sorted(set(params) - {"entity", "depth", "format"})
+        if unknown:
+            raise _Problem(
+                HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"unknown query parameter {unknown[0]!r}"
+            )
+        depth_text = params.get("depth", "1")
+        if not depth_text.isdigit() or int(depth_text) > MAX_DEPTH:
+            raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"depth must be 0 to {MAX_DEPTH}")
+        form = params.get("format", "json")
+        if form not in ("json", "graphml"):
+            raise _Problem(HTTPStatus.BAD_REQUEST, BAD_REQUEST, "format is json or graphml")
+        graph = self.node.store.state.power_map.graph(params.get("entity"), int(depth_text))
+        if form == "graphml":
+            return Response(graphml(graph), media_type=GRAPHML_TYPE)
+        return JSONResponse(dict(graph))
 
     async def list_proposals(self, request: Request) -> Response:
         at = self.node.now_ms()

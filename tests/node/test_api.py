@@ -128,6 +128,15 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     s.now = ballot.event.body["closes"]
     counts = [count_result(s, people[i][0], ballot, rings[i], votes[i]) for i in range(2)]
     sum_result(s, founder, ballot, region, counts)
+    claim_body = {
+        "entity": "Minera Sur",
+        "relation": "owns",
+        "target": "Radio Altiplano",
+        "date": "2025-06-01",
+        "sources": [{"url": "https://example.org/registro"}],
+        "share_bp": 5100,
+    }
+    s.event("map.claim", people[0][0], claim_body, group=region)
     async with open_network_store(tmp_path / "events.sqlite3", s.genesis) as store:
         results = await store.ingest(s.events, s.now)
         assert {r.status for r in results} == {IngestStatus.ACCEPTED}
@@ -664,3 +673,41 @@ async def test_a_bad_sync_request(world: World, body: bytes) -> None:
     answer = await world.client.post("/v1/sync", content=body)
     assert answer.status_code == 400 and error_of(answer) == "bad_request"
     assert world.node.syncs == []
+
+
+async def test_the_roles_ledger_motions_and_reports_of_a_group(world: World) -> None:
+    roles = (await world.client.get(f"/v1/groups/{world.region.hex()}/roles")).json()
+    candidates = world.ballot.event.body["candidates"]
+    assert roles["roles"]["coordinator"]["holder"] == candidates[0].hex()
+    assert roles["roles"]["steward"]["holder"] is None and roles["oversight"] is None
+    ledger = (await world.client.get("/v1/groups/root/ledger")).json()
+    assert ledger == {
+        "group": world.scenario.net.hex(),
+        "lines": [],
+        "balances": {},
+        "treasury": {},
+        "flags": [],
+    }
+    assert (await world.client.get(f"/v1/motions?group={world.region.hex()}")).json()[
+        "motions"
+    ] == []
+    assert (await world.client.get("/v1/reports")).json() == {"reports": []}
+    for path in (f"/v1/motions/{'ab' * 32}", f"/v1/reports/{'ab' * 32}"):
+        missing = await world.client.get(path)
+        assert missing.status_code == 404 and error_of(missing) == "not_found"
+    unknown = await world.client.get(f"/v1/groups/{'cd' * 32}/roles")
+    assert unknown.status_code == 404 and error_of(unknown) == "not_found"
+
+
+async def test_the_power_map_as_json_and_graphml(world: World) -> None:
+    [claim] = [e for e in world.scenario.events if e.kind == "map.claim"]
+    shown = (await world.client.get(f"/v1/map/claims/{claim.id.hex()}")).json()
+    assert (shown["entity"], shown["standing"]) == ("Minera Sur", "unconfirmed")
+    graph = (await world.client.get("/v1/map/graph?entity=MINERA%20sur&depth=1")).json()
+    assert [node["label"] for node in graph["nodes"]] == ["Minera Sur", "Radio Altiplano"]
+    exported = await world.client.get("/v1/map/graph?format=graphml")
+    assert exported.headers["content-type"].startswith("application/graphml+xml")
+    assert claim.id.hex() in exported.text
+    for query in ("depth=-1", "depth=99", "format=svg", "colour=red"):
+        bad = await world.client.get(f"/v1/map/graph?{query}")
+        assert bad.status_code == 400 and error_of(bad) == "bad_request", query
