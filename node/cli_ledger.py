@@ -60,12 +60,18 @@ def _ledger_act(
     line_ref: str | None = None,
     group_ref: str | None = None,
     ballot_ref: str | None = None,
+    in_line_currency: bool = False,
+    outcome: str = "",
 ) -> None:
-    """Resolve the line, group or ballot named, then write the entry."""
+    """Resolve the line, group or ballot named (and, ``in_line_currency``,
+    take the line's currency unless the body names one), then write the
+    entry."""
 
     async def act(store: NetworkStore, key: SigningKey, now: int) -> Published:
         state = store.state
         line = None if line_ref is None else accountability.resolve_line(state, line_ref)
+        if in_line_currency and line is not None:
+            body.setdefault("currency", state.ledger.lines[line].currency)
         if ballot_ref is not None:
             body["ballot"] = governance.resolve_ballot(state, ballot_ref)
         group = None if group_ref is None else governance.resolve_group(state, group_ref)
@@ -74,7 +80,7 @@ def _ledger_act(
         )
 
     published = run_act(data_dir, key_file, passphrase_file, as_json, act)
-    acted(published, as_json, f"{kind} {published.event.id.hex()}")
+    acted(published, as_json, f"{kind} {published.event.id.hex()}{outcome}")
 
 
 @ledger_group.command(name="budget")
@@ -193,16 +199,18 @@ def ledger_spend(
     }
     if payee_key is not None:
         body["payee_key"] = payee_key
-
-    async def act(store: NetworkStore, key: SigningKey, now: int) -> Published:
-        line = accountability.resolve_line(store.state, line_ref)
-        body["currency"] = currency or store.state.ledger.lines[line].currency
-        return await accountability.ledger_entry(
-            store, key, "ledger.spend", body, line=line, now_ms=now
-        )
-
-    published = run_act(data_dir, key_file, passphrase_file, as_json, act)
-    acted(published, as_json, f"ledger.spend {published.event.id.hex()}")
+    if currency is not None:
+        body["currency"] = currency
+    _ledger_act(
+        data_dir,
+        key_file,
+        passphrase_file,
+        as_json,
+        "ledger.spend",
+        body,
+        line_ref=line_ref,
+        in_line_currency=True,
+    )
 
 
 @ledger_group.command(name="grant")
@@ -235,16 +243,17 @@ def ledger_grant(
         "grantor": grantor,
         "document": document_of(document_file, document_hash),
     }
-
-    async def act(store: NetworkStore, key: SigningKey, now: int) -> Published:
-        line = accountability.resolve_line(store.state, line_ref)
-        body["currency"] = store.state.ledger.lines[line].currency
-        return await accountability.ledger_entry(
-            store, key, "ledger.grant", body, line=line, now_ms=now
-        )
-
-    published = run_act(data_dir, key_file, passphrase_file, as_json, act)
-    acted(published, as_json, f"grant {published.event.id.hex()}: awaiting ratification")
+    _ledger_act(
+        data_dir,
+        key_file,
+        passphrase_file,
+        as_json,
+        "ledger.grant",
+        body,
+        line_ref=line_ref,
+        in_line_currency=True,
+        outcome=": awaiting ratification",
+    )
 
 
 def _money_command(kind: str, name: str, summary: str, extra: tuple[str, str] | None) -> Any:

@@ -156,7 +156,7 @@ class Ledger:
         steward = self._require_steward(event)
         line = self._line(event)
         self._require_currency(line, body["currency"])
-        pending = [g for g in line.grants if self.ballots.decided(g) != 0]
+        pending = [g for g in line.grants if g not in self._ratified(line)]
         if pending:
             raise Rejected(
                 Reason.NOT_RATIFIED, f"grant {pending[0].hex()} to the line is not ratified"
@@ -208,10 +208,9 @@ class Ledger:
         granted: dict[str, int] = defaultdict(int)
         lines = []
         for line in (line for line in self.lines.values() if line.group == group_id):
-            ratified = [g for g in line.grants if self.ballots.decided(g) == 0]
-            for grant in ratified:
-                granted[line.currency] += self.grants[grant].event.body["amount"]
-            funded = line.allocated + sum(self.grants[g].event.body["amount"] for g in ratified)
+            ratified = self._ratified(line)
+            granted[line.currency] += self._granted(ratified)
+            funded = line.allocated + self._granted(ratified)
             lines.append(
                 {
                     "id": line.id.hex(),
@@ -276,13 +275,22 @@ class Ledger:
                 Reason.WRONG_CURRENCY, f"the line {line.name!r} is kept in {line.currency}"
             )
 
+    def _ratified(self, line: Line) -> list[bytes]:
+        """The line's grants whose ratification ballot decided to ratify."""
+        return [grant for grant in line.grants if self.ballots.decided(grant) == 0]
+
+    def _granted(self, grants: list[bytes]) -> int:
+        """What ``grants`` bring, in their line's currency."""
+        return sum(self.grants[grant].event.body["amount"] for grant in grants)
+
     def _of(self, group_id: bytes) -> _Accounts:
         return self._accounts.setdefault(group_id, _Accounts())
 
     def _flag_spend(self, event: SignedEvent, line: Line, steward: bytes) -> None:
         body: Mapping[str, Any] = event.event.body
         amount, payee = body["amount"], _payee(body)
-        funded = line.allocated + sum(self.grants[g].event.body["amount"] for g in line.grants)
+        # Every grant of the line is ratified here (apply_spend's step 5).
+        funded = line.allocated + self._granted(line.grants)
         flags: list[tuple[str, dict[str, Any]]] = []
         if funded == 0:
             flags.append(("no_allocation", {}))

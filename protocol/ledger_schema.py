@@ -10,24 +10,7 @@ adds them the same way.
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
-from protocol.schema import BodySchema, byte_string, integer, lang_tag, text
-
-#: An amount: at least one minor unit, at most what a double holds exactly
-#: (so that JSON readers in any language read it right).
-MAX_AMOUNT = 2**53 - 1
-_CURRENCY = re.compile(r"[A-Z]{3}")
-
-
-def currency(value: Any) -> str | None:
-    """ISO 4217 style: three uppercase ASCII letters (PEN, USD, BOB); a
-    community currency takes a code of its own of the same shape."""
-    if type(value) is not str or not _CURRENCY.fullmatch(value):
-        return "must be 3 uppercase ASCII letters (ISO 4217)"
-    return None
-
+from protocol.schema import MAX_AMOUNT, BodySchema, byte_string, currency, integer, lang_tag, text
 
 _amount = integer(1, MAX_AMOUNT)
 _id = byte_string(32, 32)

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from protocol.schema import (
+    MAX_AMOUNT,
     BodySchema,
     array_of,
     byte_string,
+    currency,
     integer,
     lang_tag,
     nested,
@@ -30,7 +32,6 @@ SHARE_RELATIONS = frozenset({"owns", "controls"})
 AMOUNT_RELATIONS = frozenset({"funds", "advertises_in", "supplies"})
 STANCES = ("confirm", "dispute")
 MAX_SOURCES = 16
-MAX_AMOUNT = 2**53 - 1
 
 #: Unicode White_Space: the code points a name's runs of white space are made of.
 _WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -46,7 +47,6 @@ _NOT_IN_NAMES = re.compile(
 )
 _URL_SCHEMES = ("https://", "http://")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 # -- body schemas (specs/accountability.md, "map.claim" and "map.review") --
@@ -118,12 +118,6 @@ def _date(value: Any) -> str | None:
     return None
 
 
-def _currency(value: Any) -> str | None:
-    if type(value) is not str or not _CURRENCY.fullmatch(value):
-        return "must be 3 uppercase ASCII letters (ISO 4217)"
-    return None
-
-
 def _claim_figures(body: Mapping[str, Any]) -> str | None:
     """A figure means something only with its unit and for its relation: a
     share of what is owned or controlled, a sum of money that is paid."""
@@ -147,7 +141,7 @@ CLAIM_SCHEMA = BodySchema(
     optional={
         "lang": lang_tag,
         "amount": integer(0, MAX_AMOUNT),
-        "currency": _currency,
+        "currency": currency,
         "share_bp": integer(0, 10_000),
     },
     across=_claim_figures,

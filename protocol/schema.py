@@ -154,3 +154,17 @@ class BodySchema:
 def _canonical_key_order(key: str) -> tuple[int, bytes]:
     encoded = key.encode("utf-8")
     return (len(encoded), encoded)
+
+
+#: An amount of money in minor units, at most what a double holds exactly
+#: (so that JSON readers in any language read it right).
+MAX_AMOUNT = 2**53 - 1
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def currency(value: Any) -> str | None:
+    """ISO 4217 style: three uppercase ASCII letters (PEN, USD, BOB); a
+    community currency takes a code of its own of the same shape."""
+    if type(value) is not str or not _CURRENCY.fullmatch(value):
+        return "must be 3 uppercase ASCII letters (ISO 4217)"
+    return None
