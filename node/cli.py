@@ -25,6 +25,7 @@ from node.cli_common import charter_rules_options, data_dir_option, now_ms
 from node.cli_common import emit as _emit
 from node.cli_common import node_dir as _node
 from node.cli_common import public_keys as _public_keys
+from node.cli_demo import demo
 from node.cli_governance import COMMAND_GROUPS
 from node.cli_ledger import LEDGER_COMMANDS
 from node.cli_map import MAP_COMMANDS
@@ -494,6 +495,7 @@ for _command in (
     *MAP_COMMANDS,
     *NODE_COMMANDS,
     run,
+    demo,
     bridge_group,
     bootstrap_group,
 ):

@@ -1,20 +1,15 @@
 """A fractal of real node processes on loopback, for acceptance tests and
 benchmarks: data directories made from a scenario, ``ayllu run`` processes
-serving several nodes each, and the nodes' HTTP APIs to act and observe.
+serving several nodes each (node/loopback.py), and the nodes' HTTP APIs to
+act and observe.
 
-Every process is started with ``--listen /ip4/127.0.0.1/tcp/0`` and
-``--api 127.0.0.1:0`` and announces where it is in each node's
-``node.json``; the root's node is started first and every other process
-bootstraps from it. ``close`` terminates what is left (SIGTERM, then
-SIGKILL after a grace period), so a failing test leaves no process behind.
+The root's node is started first and every other process bootstraps from
+it. ``close`` terminates what is left, so a failing test leaves no process
+behind.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,26 +23,14 @@ from nacl.signing import SigningKey
 from network_factory import Scenario, Tree
 
 from node.datadir import DataDir
+from node.loopback import AYLLU, Loopback, NodeProcess, runtime_of
 from protocol.event import SignedEvent
 from protocol.keys import peer_id
 from storage import IngestStatus
 from storage.state import open_network_store
 
-LOOPBACK = "/ip4/127.0.0.1/tcp/0"
-#: The command line of ``ayllu``, in the test's own interpreter.
-AYLLU = (sys.executable, "-c", "from node.cli import main; main()")
 #: The command line of a malicious bootstrap peer (tests/helpers/lying_bootstrap.py).
 LIAR = (sys.executable, str(Path(__file__).with_name("lying_bootstrap.py")))
-#: Seconds a process gets to stop on SIGTERM before it is killed.
-GRACE_S = 15.0
-
-
-@dataclass
-class NodeProcess:
-    groups: list[bytes]
-    dirs: list[DataDir]
-    popen: subprocess.Popen[bytes]
-    log: Path
 
 
 @dataclass
@@ -60,10 +43,16 @@ class LocalNetwork:
     sync_interval_s: float = 3.0
     dirs: dict[bytes, DataDir] = field(default_factory=dict)
     keys: dict[bytes, SigningKey] = field(default_factory=dict)
-    processes: list[NodeProcess] = field(default_factory=list)
     bootstrap_addrs: list[str] = field(default_factory=list)
     bootstrap_peer_ids: list[str] = field(default_factory=list)
-    client: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=30.0))
+    loopback: Loopback = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loopback = Loopback(self.root, self.sync_interval_s)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.loopback.client
 
     async def prepare(self) -> None:
         """Make a data directory per group, name each its group's node, and
@@ -93,10 +82,7 @@ class LocalNetwork:
             boot = [self.runtime(self.scenario.net)["addrs"][0]]
         else:
             boot = []
-        dirs = [self.dirs[g] for g in groups]
-        # No mDNS: the tests find peers through their bootstraps.
-        flags = [*_flags("--bootstrap", boot), "--no-mdns", *extra]
-        return self._spawn((*AYLLU, "run"), list(groups), dirs, flags)
+        return self.loopback.run([self.dirs[g] for g in groups], boot, *extra)
 
     async def start_bootstraps(
         self, count: int, *extra: str, program: Sequence[str] = ()
@@ -109,70 +95,27 @@ class LocalNetwork:
             data_dir = DataDir(self.root / f"bootstrap-{len(self.bootstrap_addrs) + len(started)}")
             await data_dir.initialize(self.scenario.genesis)
             command = program or (*AYLLU, "bootstrap", "run")
-            started.append(self._spawn(command, [], [data_dir], list(extra)))
+            started.append(self.loopback.spawn(command, [data_dir], list(extra)))
         for process in started:
             await self.wait_up(process)
-            runtime = _runtime_of(process.dirs[0])
+            runtime = runtime_of(process.dirs[0])
             self.bootstrap_addrs.append(runtime["addrs"][0])
             self.bootstrap_peer_ids.append(runtime["peer_id"])
         return started
 
-    def _spawn(
-        self, command: Sequence[str], groups: list[bytes], dirs: list[DataDir], extra: list[str]
-    ) -> NodeProcess:
-        log = self.root / f"process-{len(self.processes)}.log"
-        args = [
-            *command,
-            *_flags("--data-dir", [str(d.root) for d in dirs]),
-            "--listen",
-            LOOPBACK,
-            "--api",
-            "127.0.0.1:0",
-            "--sync-interval",
-            str(self.sync_interval_s),
-            *extra,
-        ]
-        for data_dir in dirs:
-            (data_dir.root / "node.json").unlink(missing_ok=True)
-        with log.open("ab") as out:
-            popen = subprocess.Popen(args, stdout=out, stderr=out, env=_env())
-        process = NodeProcess(groups, dirs, popen, log)
-        self.processes.append(process)
-        return process
-
     async def wait_up(self, process: NodeProcess, timeout: float = 60.0) -> None:
-        with trio.fail_after(timeout):
-            while not all((d.root / "node.json").exists() for d in process.dirs):
-                if process.popen.poll() is not None:
-                    raise RuntimeError(f"node process exited: {process.log.read_text()[-3000:]}")
-                await trio.sleep(0.1)
+        await self.loopback.wait_up(process, timeout)
 
     async def stop(self, process: NodeProcess) -> int:
-        """SIGTERM, and the exit status once it has stopped."""
-        process.popen.send_signal(signal.SIGTERM)
-        with trio.fail_after(GRACE_S):
-            while process.popen.poll() is None:
-                await trio.sleep(0.05)
-        self.processes.remove(process)
-        return process.popen.returncode
+        return await self.loopback.stop(process)
 
     async def close(self) -> None:
-        for process in self.processes:
-            if process.popen.poll() is None:
-                process.popen.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.popen.wait(timeout=GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.popen.kill()
-                process.popen.wait()
-        self.processes.clear()
-        await self.client.aclose()
+        await self.loopback.close()
 
     # -- through the API --
 
     def runtime(self, group: bytes) -> dict[str, Any]:
-        return _runtime_of(self.dirs[group])
+        return runtime_of(self.dirs[group])
 
     def peer_id(self, group: bytes) -> str:
         return peer_id(bytes(self.keys[group].verify_key))
@@ -184,80 +127,33 @@ class LocalNetwork:
         return await self.status_of(self.dirs[group])
 
     async def status_of(self, data_dir: DataDir) -> dict[str, Any]:
-        response = await self.client.get(f"{_runtime_of(data_dir)['api']}/v1/status")
-        response.raise_for_status()
-        document: dict[str, Any] = response.json()
+        document: dict[str, Any] = await self.loopback.get(data_dir, "/v1/status")
         return document
 
     async def submit(self, group: bytes, event: SignedEvent) -> dict[str, Any]:
-        response = await self.client.post(
-            f"{self.api(group)}/v1/events",
-            content=event.raw,
-            headers={"content-type": "application/cbor"},
-        )
-        document: dict[str, Any] = response.json()
-        where = self.dirs[group].root.name
-        assert response.status_code in (200, 201), (where, event.kind, document)
-        return document
+        return await self.loopback.submit(self.dirs[group], event.raw)
 
     async def holds(self, group: bytes, event_id: bytes) -> bool:
-        return await self.holds_at(self.dirs[group], event_id)
+        return await self.loopback.holds(self.dirs[group], event_id)
 
     async def holds_at(self, data_dir: DataDir, event_id: bytes) -> bool:
-        api = _runtime_of(data_dir)["api"]
-        response = await self.client.get(f"{api}/v1/events/{event_id.hex()}")
-        return response.status_code == 200
+        return await self.loopback.holds(data_dir, event_id)
 
     async def wait_applied(
         self, ballot: SignedEvent, results: Iterable[SignedEvent], group: bytes
     ) -> None:
-        """Wait until the node of ``group`` has applied ``results`` of
-        ``ballot``: held is not enough, since a node judges a count against
-        the votes it holds, and refuses it until the rest of them arrive."""
-        wanted = {result.id.hex() for result in results}
-        url = f"{self.api(group)}/v1/ballots/{ballot.id.hex()}"
-        with trio.fail_after(60):
-            while True:
-                outcome = (await self.client.get(url)).json().get("outcome", {})
-                applied = {r["id"] for r in outcome.get("results", {}).values()}
-                if wanted <= applied:
-                    return
-                await trio.sleep(0.05)
+        """Wait until the node of ``group`` has applied ``results`` of ``ballot``."""
+        await self.loopback.wait_applied(self.dirs[group], ballot.id, [r.id for r in results])
 
     async def wait_held(
         self, events: Iterable[SignedEvent], groups: Iterable[bytes], timeout: float = 60.0
     ) -> float:
         """Wait until every node of ``groups`` holds every event; seconds taken."""
-        start = trio.current_time()
-        missing = {(g, e.id) for g in groups for e in events}
-        with trio.move_on_after(timeout):
-            while missing:
-                for group, event_id in sorted(missing):
-                    if await self.holds(group, event_id):
-                        missing.discard((group, event_id))
-                if missing:
-                    await trio.sleep(0.05)
-        if missing:
-            where = sorted({(self.tree.levels[g], self.dirs[g].root.name) for g, _ in missing})
-            raise AssertionError(f"after {timeout} s, not held by the nodes {where}")
-        return trio.current_time() - start
-
-
-def _flags(flag: str, values: Iterable[str]) -> list[str]:
-    return [arg for value in values for arg in (flag, value)]
-
-
-def _runtime_of(data_dir: DataDir) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((data_dir.root / "node.json").read_text())
-    return document
-
-
-def _env() -> dict[str, str]:
-    """The test's environment, with the project importable from anywhere."""
-    env = dict(os.environ)
-    project = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
-    return env
+        wanted = [(self.dirs[g], e.id) for g in groups for e in events]
+        try:
+            return await self.loopback.wait_held(wanted, timeout)
+        except TimeoutError as exc:
+            raise AssertionError(str(exc)) from None
 
 
 @dataclass

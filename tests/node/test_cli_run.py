@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import trio
 from event_factory import note
-from local_network import LOOPBACK, _env
 from network_factory import Scenario
 
 from node.cli_run import _shift
 from node.datadir import DataDir
+from node.loopback import LOOPBACK, child_env
 from storage.state import open_network_store
 
 
@@ -27,7 +27,7 @@ def _start(data_dir: DataDir, *extra: str) -> subprocess.Popen[bytes]:
          "--no-mdns", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(),
+        env=child_env(),
     )  # fmt: skip
 
 
@@ -66,7 +66,7 @@ async def test_acknowledged_events_survive_kill_9_and_sigterm_stops_cleanly(
         bridge = subprocess.run(
             [sys.executable, "-c", "from node.cli import main; main()", "bridge", "status",
              "--data-dir", str(data_dir.root), "--group", s.net.hex()[:12], "--json"],
-            capture_output=True, env=_env(), timeout=60,
+            capture_output=True, env=child_env(), timeout=60,
         )  # fmt: skip
         assert bridge.returncode == 0, bridge.stderr
         [row] = json.loads(bridge.stdout)["groups"]
@@ -105,7 +105,7 @@ def test_usage_errors(tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-c", "from node.cli import main; main()", "run",
              "--data-dir", str(data_dir), *extra],
-            capture_output=True, env=_env(), timeout=60,
+            capture_output=True, env=child_env(), timeout=60,
         )  # fmt: skip
         assert done.returncode == 2 and complaint in done.stderr.decode(), done.stderr
 
@@ -120,13 +120,13 @@ def test_a_config_file_sets_the_options(tmp_path: Path) -> None:
     config.write_text(f'data-dir = ["{tmp_path / "nowhere"}"]\nsync-interval = 5\nmdns = false\n')
     done = subprocess.run(
         [sys.executable, "-c", "from node.cli import main; main()", "run", "--config", str(config)],
-        capture_output=True, env=_env(), timeout=60,
+        capture_output=True, env=child_env(), timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "no node at" in done.stderr.decode()
     assert str(tmp_path / "nowhere") in done.stderr.decode()
     config.write_text("sync_interval = 5\n")
     done = subprocess.run(
         [sys.executable, "-c", "from node.cli import main; main()", "run", "--config", str(config)],
-        capture_output=True, env=_env(), timeout=60,
+        capture_output=True, env=child_env(), timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "unknown setting 'sync_interval'" in done.stderr.decode()
