@@ -21,6 +21,8 @@ GET      /v1/state              the whole network state (``snapshot``)
 GET      /v1/groups[/{id}]      groups (``Groups.describe``)
 GET      /v1/proposals[/{id}]   proposals with their deliberation
 GET      /v1/ballots[/{id}]     ballots, their rings, results and outcome
+GET      /v1/members/{key}      a member key's certificate and base group
+GET      /, /g/.., /b/.., ...   the web app (node/web/): HTML pages
 =======  =====================  ==============================================
 
 The API holds no key and signs nothing: ``POST /v1/events`` takes an event
@@ -86,6 +88,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from node import governance
 from node.accountability import describe_motion, describe_roles
 from node.metrics import Metrics, MetricsCollector
+from node.web.pages import web_routes
 from protocol.cbor import MAX_SIZE
 from protocol.event import ID_SIZE, KEY_SIZE
 from protocol.power_map import graphml
@@ -217,6 +220,8 @@ def create_app(node: NodeApi) -> Starlette:
         Route("/v1/proposals/{id}", api.get_proposal, methods=["GET"]),
         Route("/v1/ballots", api.list_ballots, methods=["GET"]),
         Route("/v1/ballots/{id}", api.get_ballot, methods=["GET"]),
+        Route("/v1/members/{key}", api.get_member, methods=["GET"]),
+        *web_routes(node),
     ]
     return Starlette(
         routes=routes,
@@ -550,6 +555,29 @@ class _Handlers:
             {
                 **governance.describe_ballot(state, bid, at),
                 "outcome": governance.describe_results(state, bid),
+            }
+        )
+
+    async def get_member(self, request: Request) -> Response:
+        """A member key's certificate and base group: what a client refs as
+        the author's standing when it signs an act (the web app does)."""
+        text = request.path_params["key"]
+        if not re.fullmatch(f"[0-9a-f]{{{2 * KEY_SIZE}}}", text):
+            raise _Problem(
+                HTTPStatus.BAD_REQUEST, BAD_REQUEST, f"a member key is {2 * KEY_SIZE} hex digits"
+            )
+        key, state, at = bytes.fromhex(text), self.node.store.state, self.node.now_ms()
+        cert = state.registry.certificate_of(key)
+        if cert is None:
+            raise _Problem(HTTPStatus.NOT_FOUND, NOT_FOUND, f"no certificate names {text}")
+        group = state.groups.group_of(key)
+        return JSONResponse(
+            {
+                "member": text,
+                "certificate": cert.id.hex(),
+                **cert.describe(at),
+                "group": None if group is None else group.hex(),
+                "at": at,
             }
         )
 

@@ -68,7 +68,19 @@ CARRY_TIMEOUT_S = 120.0
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the demo's data here (must not exist yet) rather than in a temporary directory.",
 )
-@click.option("--keep", is_flag=True, help="Keep the nodes running after the story, until Ctrl-C.")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the nodes running after the story, until Ctrl-C, with a ballot of today to "
+    "vote on in the web app.",
+)
+@click.option(
+    "--live-seconds",
+    type=click.IntRange(10, 7 * 86_400),
+    default=300,
+    show_default=True,
+    help="With --keep: how long the ballot of today stays open.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def demo(
     fanout: int,
@@ -76,6 +88,7 @@ def demo(
     nodes_per_process: int,
     workdir: Path | None,
     keep: bool,
+    live_seconds: int,
     as_json: bool,
 ) -> None:
     """Start a local fractal of nodes and tell a community's story on it.
@@ -87,7 +100,10 @@ def demo(
     ring-signed, counted in the base groups and summed up to the root; a
     steward elected, a payment the ledger flags, and the steward recalled.
     It prints the results per level and the timings, and the address of a
-    node's web app; with --keep the nodes stay up until Ctrl-C. Nothing
+    node's web app. With --keep the nodes stay up until Ctrl-C, and a
+    ballot of today opens in the web app for a member whose key file it
+    names; the other members vote, and once it closes, it is counted and
+    summed up to the root like the first. Nothing
     leaves this machine: no mDNS, no bootstrap peer.
 
     The story's clock starts 40 days ago so that weeks of votes and
@@ -104,7 +120,9 @@ def demo(
     root = workdir or Path(tempfile.mkdtemp(prefix="ayllu-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
-        summary = trio.run(_demo, root, fanout, levels, nodes_per_process, keep)
+        summary = trio.run(
+            _demo, root, fanout, levels, nodes_per_process, live_seconds if keep else 0
+        )
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
         summary = None
@@ -160,8 +178,10 @@ class Run:
 
 
 async def _demo(
-    root: Path, fanout: int, levels: int, per_process: int, keep: bool
+    root: Path, fanout: int, levels: int, per_process: int, live_seconds: int
 ) -> dict[str, Any]:
+    """The story, and with ``live_seconds`` (--keep) a ballot of today
+    open that long, then the nodes kept up until Ctrl-C."""
     began = time.monotonic()
     founder, registrar = SigningKey.generate(), SigningKey.generate()
     story_start = start_ms(now_ms())
@@ -182,10 +202,11 @@ async def _demo(
             run = Run(root, Desk(store, desk_dir.root, founder, registrar, story_start), loopback)
             summary = await _tell(run, fanout, levels, per_process)
             summary["seconds"] = round(time.monotonic() - began, 1)
-        if keep:
-            _print_summary(summary, as_json=False)
-            click.echo("The nodes run until Ctrl-C.", err=True)
-            await trio.sleep_forever()
+            if live_seconds:
+                _print_summary(summary, as_json=False)
+                await _live_ballot(run, live_seconds)
+                click.echo("The nodes run until Ctrl-C.", err=True)
+                await trio.sleep_forever()
         return summary
     finally:
         with trio.CancelScope(shield=True):
@@ -235,6 +256,61 @@ async def _tell(run: Run, fanout: int, levels: int, per_process: int) -> dict[st
         motion = await desk.recall(fractal, base, steward)
         await run.carry()
     return await _summary(run, proposal, ballot, base, motion, steward)
+
+
+#: Seconds between the ballot of today's announcement and its opening:
+#: time for its rings to reach every node.
+LIVE_LEAD_S = 15
+
+
+async def _live_ballot(run: Run, seconds: int) -> None:
+    """A ballot of today: announced now, open in LIVE_LEAD_S seconds for
+    ``seconds``; one member of the web app's group is left to vote in the
+    browser, the others vote when it opens. When it closes, the votes the
+    nodes hold (the browser's too) are counted and summed up to the root."""
+    desk, fractal = run.desk, run.fractal
+    base = fractal.bases()[0]
+    visitor = fractal.members[base][-1]
+    ballot = await desk.open_live_ballot(fractal, now_ms(), LIVE_LEAD_S, seconds)
+    await run.carry()
+    web = api_of(run.dirs[base])
+    click.echo(
+        f"\nA ballot of today, open in {LIVE_LEAD_S} s for {seconds} s: {web}/b/{ballot.id.hex()}\n"
+        f"Vote on it as {visitor.name}: sign in at {web}/ with the key file {visitor.key_file}"
+    )
+    body = ballot.event.body
+    await trio.sleep(max(0.0, (body["opens"] - now_ms()) / 1000))
+    await desk.vote(fractal, ballot, lambda _: None, at_ms=now_ms(), leave_out=visitor)
+    await run.carry()
+    await trio.sleep(max(0.0, (body["closes"] - now_ms()) / 1000 + 1))
+    for group in fractal.bases():
+        await _gather_votes(run, group)
+    await desk.count(fractal, ballot, at_ms=now_ms())
+    await run.carry()
+    for level in range(2, fractal.levels[fractal.root] + 1):
+        for group in fractal.at_level(level):
+            await desk.sum_up(fractal, ballot, group)
+        await run.carry()
+    click.echo(f"The ballot of today is counted: {web}/b/{ballot.id.hex()}")
+
+
+async def _gather_votes(run: Run, group: bytes) -> None:
+    """The votes ``group``'s node holds that the desk does not (cast in a
+    browser), so that the count is of every vote: as the group's counter
+    reads them from its node."""
+    node, after = run.dirs[group], ""
+    while True:
+        page = await run.loopback.get(node, f"/v1/events?group={group.hex()}&kind=vote{after}")
+        ids = [bytes.fromhex(e["id"]) for e in page["events"]]
+        held = await run.desk.store.events.has(ids)
+        raws = [
+            await run.loopback.get_raw(node, f"/v1/events/{i.hex()}") for i in ids if i not in held
+        ]
+        if raws:
+            await ingest_raw(run.desk.store, raws, now_ms(), run.desk.genesis.network_id)
+        if page["next"] is None:
+            return
+        after = f"&after={page['next']}"
 
 
 async def _make_nodes(run: Run, count: int) -> list[tuple[DataDir, SigningKey]]:

@@ -354,20 +354,67 @@ class Desk:
                     now_ms=self.now,
                 ),
             )
+        await self._support(fractal, proposal, "support")
+        return proposal
+
+    async def _support(self, fractal: Fractal, proposal: SignedEvent, step: str) -> None:
+        """Support by one member in five (the charter's support_pct), from
+        across the fractal."""
+        people = fractal.people()
         needed = -(-RULES["support_pct"] * len(people) // 100)
         for supporter in people[::5][:needed]:
             await self._act(
-                "support",
+                step,
                 supporter.base,
                 governance.support(self.store, supporter.key, proposal.id, now_ms=self.now),
             )
-        return proposal
 
     async def open_ballot(self, fractal: Fractal, proposal: SignedEvent) -> SignedEvent:
         """The ballot on the proposal, counted in the base groups; opened at
         the root by its founder, open for a week from tomorrow."""
         self.advance(DAY_MS)
-        supports = [act.event.id for act in self.acts if act.step == "support"]
+        return await self._ballot(
+            fractal, proposal, "¿Aprobamos la propuesta?", self.now + DAY_MS, self.now + 8 * DAY_MS
+        )
+
+    async def open_live_ballot(
+        self, fractal: Fractal, now_ms: int, lead_s: int, open_s: int
+    ) -> SignedEvent:
+        """A proposal of today and its ballot, for a visitor to vote on:
+        its rings frozen at once, open ``lead_s`` seconds from ``now_ms``
+        for ``open_s`` seconds."""
+        self.now = now_ms
+        author = fractal.people()[-1]
+        proposal = await self._act(
+            "live ballot",
+            author.base,
+            governance.propose(
+                self.store,
+                author.key,
+                fractal.root,
+                lang="es",
+                title="Asamblea regional en Juliaca",
+                text="La próxima asamblea de todos los grupos se hace en Juliaca, en marzo.",
+                now_ms=self.now,
+            ),
+        )
+        await self._support(fractal, proposal, "live ballot")
+        opens = now_ms + lead_s * 1000
+        return await self._ballot(
+            fractal, proposal, "¿Hacemos la asamblea en Juliaca?", opens, opens + open_s * 1000
+        )
+
+    async def _ballot(
+        self, fractal: Fractal, proposal: SignedEvent, question: str, opens: int, closes: int
+    ) -> SignedEvent:
+        """``ballot.open`` at the root by its founder, once the root's node
+        holds the proposal's support, and each base group's ring."""
+        supports = [
+            act.event.id
+            for act in self.acts
+            if act.event.kind == "proposal.support"
+            and act.event.event.body["proposal"] == proposal.id
+        ]
         ballot = await self._act(
             "ballot",
             fractal.root,
@@ -375,11 +422,11 @@ class Desk:
                 self.store,
                 self.founder,
                 fractal.root,
-                question="¿Aprobamos la propuesta?",
+                question=question,
                 lang="es",
                 options=["sí", "no"],
-                opens=self.now + DAY_MS,
-                closes=self.now + 8 * DAY_MS,
+                opens=opens,
+                closes=closes,
                 counting_level=1,
                 proposal=proposal.id,
                 now_ms=self.now,
@@ -397,22 +444,32 @@ class Desk:
         return ballot
 
     async def vote(
-        self, fractal: Fractal, ballot: SignedEvent, progress: Callable[[int], None]
+        self,
+        fractal: Fractal,
+        ballot: SignedEvent,
+        progress: Callable[[int], None],
+        *,
+        at_ms: int | None = None,
+        leave_out: Member | None = None,
     ) -> None:
-        """Each member votes in secret at their base group's node: most say
-        yes, some no, one in eleven stays home."""
-        self.now = ballot.event.body["opens"] + HOUR_MS
+        """Each member votes in secret at their base group's node (at
+        ``at_ms``, else an hour into the ballot): most say yes, some no,
+        one in eleven stays home, and ``leave_out`` votes by themselves."""
+        self.now = ballot.event.body["opens"] + HOUR_MS if at_ms is None else at_ms
         for n, member in enumerate(fractal.people()):
-            if n % 11 != 10:
+            if n % 11 != 10 and member != leave_out:
                 cast = await governance.cast_vote(
                     self.store, member.key, ballot.id, [0 if n % 10 < 7 else 1], now_ms=self.now
                 )
                 self._note("votes", member.base, cast.published.event)
             progress(1)
 
-    async def count(self, fractal: Fractal, ballot: SignedEvent) -> dict[bytes, SignedEvent]:
-        """Each base group's count, by its founder, once the ballot closed."""
-        self.now = ballot.event.body["closes"] + HOUR_MS
+    async def count(
+        self, fractal: Fractal, ballot: SignedEvent, *, at_ms: int | None = None
+    ) -> dict[bytes, SignedEvent]:
+        """Each base group's count, by its founder, once the ballot closed
+        (at ``at_ms``, else an hour after)."""
+        self.now = ballot.event.body["closes"] + HOUR_MS if at_ms is None else at_ms
         counts = {}
         for base in fractal.bases():
             counts[base] = await self._act(

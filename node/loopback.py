@@ -128,6 +128,12 @@ class Loopback:
         response.raise_for_status()
         return response.json()
 
+    async def get_raw(self, data_dir: DataDir, path: str) -> bytes:
+        """The bytes of the answer to GET ``path`` (an event's CBOR)."""
+        response = await self.client.get(api_of(data_dir) + path)
+        response.raise_for_status()
+        return response.content
+
     async def submit(self, data_dir: DataDir, raw: bytes) -> dict[str, Any]:
         """POST one CBOR event; NodeFailed unless the node accepted it."""
         response = await self.client.post(
