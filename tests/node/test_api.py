@@ -561,7 +561,7 @@ async def test_an_unknown_ballot(world: World) -> None:
 
 
 async def test_unknown_routes_and_wrong_methods_answer_json(world: World) -> None:
-    for path in ("/", "/v1", "/v2/status", "/v1/events/ab/cd", "/v1/statuses"):
+    for path in ("/nowhere", "/v1", "/v2/status", "/v1/events/ab/cd", "/v1/statuses"):
         response = await world.client.get(path)
         assert response.status_code == 404, path
         assert error_of(response) == "not_found"
@@ -572,6 +572,20 @@ async def test_unknown_routes_and_wrong_methods_answer_json(world: World) -> Non
     assert post.status_code == 405 and error_of(post) == "method_not_allowed"
     put = await world.client.put("/v1/events", content=b"", headers=CBOR)
     assert put.status_code == 405
+
+
+async def test_the_web_app_answers_html_and_names_its_sources(world: World) -> None:
+    """Outside /v1 are the web app's pages (node/web/): HTML, scripts only
+    from the node itself, and an HTML 404 for what the node does not hold."""
+    home = await world.client.get("/")
+    assert home.status_code == 200 and home.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in home.headers["content-security-policy"]
+    assert '<html lang="es">' in home.text
+    missing = await world.client.get(f"/p/{'00' * 32}")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    proposal = await world.client.get(f"/p/{world.proposal.id.hex()}")
+    assert proposal.status_code == 200
+    assert f'data-target="{world.proposal.id.hex()}"' in proposal.text
 
 
 class BrokenNode(FakeNode):
