@@ -40,6 +40,7 @@ from event_factory import signing_key
 from nacl.public import PrivateKey
 from network_factory import Scenario, build_fractal, key_of
 
+from node import progress
 from node.ingest import ingest_raw
 from protocol.event import SignedEvent, verify_signature
 from protocol.reports import (
@@ -143,12 +144,14 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=40)
     parser.add_argument("--ring", type=int, default=25)
     args = parser.parse_args()
-    s, first_timed, spends, reports = build(args.spends, args.reports, args.ring)
+    with progress.step(f"building {args.spends} ledger entries and {args.reports} reports"):
+        s, first_timed, spends, reports = build(args.spends, args.reports, args.ring)
     ring_event = next(e for e in s.events if e.kind == "report.ring")
     setup = s.events[:first_timed]
-    verify_before, ring_before = verify_rate(spends), ring_check_rate(reports, ring_event)
-    spending, reporting = trio.run(ingest, s, setup, spends, reports)
-    verify_after, ring_after = verify_rate(spends), ring_check_rate(reports, ring_event)
+    with progress.step("measuring the baselines, the ingest, the baselines again"):
+        verify_before, ring_before = verify_rate(spends), ring_check_rate(reports, ring_event)
+        spending, reporting = trio.run(ingest, s, setup, spends, reports)
+        verify_after, ring_after = verify_rate(spends), ring_check_rate(reports, ring_event)
     verify_per_s = (verify_before + verify_after) / 2
     ring_per_s = (ring_before + ring_after) / 2
     spends_per_s = len(spends) / spending

@@ -33,6 +33,7 @@ from typing import Any
 import nacl.bindings
 import trio
 
+from node import progress
 from node.ingest import DEFAULT_BATCH, ingest_raw
 from protocol.event import Event, SignedEvent, sign, signed_message
 from protocol.keys import key_from_seed
@@ -119,8 +120,10 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternations of the two measures")
     args = parser.parse_args()
-    events = build_events(args.n)
-    figures = trio.run(measure, events, args.batch, args.rounds)
+    with progress.step(f"signing {args.n} events"):
+        events = build_events(args.n)
+    with progress.step(f"{args.rounds} rounds of verifying and ingesting"):
+        figures = trio.run(measure, events, args.batch, args.rounds)
     json.dump(
         {"n": args.n, "batch": args.batch, **figures, "python": platform.python_version()},
         sys.stdout,

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"
 from local_network import LocalNetwork, run_ballot
 from network_factory import Scenario, build_tree
 
+from node import progress
 from protocol.event import SignedEvent
 
 POLL_S = 0.02
@@ -145,7 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--proposals", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ayllu-propagation-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ayllu-propagation-") as tmp,
+        progress.step(f"31 node processes, {args.proposals} proposals and a ballot"),
+    ):
         figures = trio.run(bench, args.proposals, Path(tmp))
     print(json.dumps(figures, indent=2))
 

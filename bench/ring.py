@@ -41,6 +41,7 @@ from typing import Any
 
 import nacl.bindings
 
+from node import progress
 from protocol.keys import key_from_seed
 from protocol.ring import PreparedRing, RingSigner, sign, signature_size, verify
 
@@ -134,9 +135,13 @@ def measure_size(size: int, runs: int) -> dict[str, Any]:
 def measure(sizes: list[int], runs: int) -> dict[str, Any]:
     rounds: list[dict[str, float]] = []
     rings: list[dict[str, Any]] = []
-    for size in sizes:
-        rounds.append(measure_blocks())
-        rings.append(measure_size(size, min(runs, LARGE_RING_RUNS) if size >= LARGE_RING else runs))
+    with progress.bar(len(sizes), "ring sizes") as shown:
+        for size in sizes:
+            rounds.append(measure_blocks())
+            rings.append(
+                measure_size(size, min(runs, LARGE_RING_RUNS) if size >= LARGE_RING else runs)
+            )
+            shown.update(1)
     blocks = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
     floor_ms = (blocks["base_mul_us"] + 3 * blocks["var_mul_us"] + 2 * blocks["add_us"]) / 1e3
     ed25519_ms = blocks["ed25519_verify_us"] / 1e3

@@ -44,6 +44,7 @@ from libp2p import new_host
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.peerinfo import info_from_p2p_addr
 
+from node import progress
 from node.ingest import ingest_raw
 from node.sync import SyncService
 from protocol.event import Event, SignedEvent, sign
@@ -154,9 +155,10 @@ def main() -> None:
         trio.run(serve, args.serve, args.address_file)
         return
     doc = genesis()
-    common = events(args.n - args.d, doc.network_id, 0)
-    only_a = events(args.d, doc.network_id, 1)
-    only_b = events(args.d, doc.network_id, 2)
+    with progress.step(f"signing {args.n + args.d} events"):
+        common = events(args.n - args.d, doc.network_id, 0)
+        only_a = events(args.d, doc.network_id, 1)
+        only_b = events(args.d, doc.network_id, 2)
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
         trio.run(fill, root / "a.sqlite3", doc, [e.raw for e in common + only_a])

@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"
 from ballot_factory import cast, count_result, freeze_ring, open_ballot, sum_result
 from network_factory import Scenario, Tree, build_tree, key_of
 
+from node import progress
 from node.ingest import ingest_raw
 from protocol.ballots import prepare_ring, vote_message
 from protocol.errors import Reason
@@ -142,14 +143,16 @@ def main() -> None:
     parser.add_argument("--fanout", type=int, default=5)
     parser.add_argument("--size", type=int, default=5)
     args = parser.parse_args()
-    s, first_timed, timed = build(args.levels, args.fanout, args.size)
+    with progress.step(f"building a {args.levels}-level ballot"):
+        s, first_timed, timed = build(args.levels, args.fanout, args.size)
     rnd = random.Random(7)
     timed = rnd.sample(timed, len(timed))
     votes = [e for e in timed if e.kind == "vote"]
     prepared = {e.id: prepare_ring(e) for e in s.events[:first_timed] if e.kind == "ballot.ring"}
-    before = baseline(votes, prepared)
-    elapsed = trio.run(ingest, s, s.events[:first_timed], timed)
-    after = baseline(votes, prepared)
+    with progress.step(f"verifying {len(votes)} votes, ingesting the ballot, verifying again"):
+        before = baseline(votes, prepared)
+        elapsed = trio.run(ingest, s, s.events[:first_timed], timed)
+        after = baseline(votes, prepared)
     verify_rate = (before + after) / 2
     votes_per_s = len(votes) / elapsed
     ring_sizes = sorted({len(e.event.body["keys"]) for e in s.events if e.kind == "ballot.ring"})

@@ -427,7 +427,13 @@ def import_(files: tuple[Any, ...], data_dir: Path | None) -> None:
 @click.option("--group", "group_hex", help="Only this group (hex id).")
 @click.option("--kind", help="Only this kind.")
 @click.option("--author", "author_hex", help="Only this author (hex public key).")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most this many events.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(
     data_dir: Path | None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ import click
 import trio
 from nacl.signing import SigningKey
 
+from node import progress
 from node.cli_common import now_ms
 from node.datadir import DataDir
 from node.demo_story import Desk, Fractal, Member, group_sizes, root_charter, start_ms
@@ -147,13 +147,8 @@ class Run:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        """Time a step and say it is done."""
-        click.echo(f"· {name} …", err=True)
-        start = time.monotonic()
-        yield
-        seconds = time.monotonic() - start
-        self.steps.append((name, round(seconds, 3)))
-        click.echo(f"  done in {seconds:.1f} s", err=True)
+        with progress.step(name, self.steps):
+            yield
 
     async def carry(self, show: Callable[[int], None] = lambda _: None) -> None:
         """Submit the acts not yet submitted, each to the node of its group
@@ -219,7 +214,7 @@ async def _tell(run: Run, fanout: int, levels: int, per_process: int) -> dict[st
     people = sum(group_sizes(fanout ** (levels - 1)))
     with run.step(f"registering {people} people and founding {groups} groups"):
         spare = await _make_nodes(run, groups)
-        with _bar(people + 1, "registered") as bar:
+        with progress.bar(people + 1, "registered") as bar:
             run.fractal = await desk.build(
                 levels, fanout, lambda group: [_node_for(run, group, spare)], bar.update
             )
@@ -229,12 +224,12 @@ async def _tell(run: Run, fanout: int, levels: int, per_process: int) -> dict[st
         await _start(run, per_process)
     with run.step("deliberating a proposal to the whole network"):
         proposal = await desk.deliberate(fractal)
-        with _bar(len(desk.acts) - run.submitted, "acts") as bar:
+        with progress.bar(len(desk.acts) - run.submitted, "acts") as bar:
             await run.carry(bar.update)
         ballot = await desk.open_ballot(fractal, proposal)
         await run.carry()
     with run.step(f"voting in secret ({len(fractal.people())} members, ring signatures)"):
-        with _bar(len(fractal.people()), "members") as bar:
+        with progress.bar(len(fractal.people()), "members") as bar:
             await desk.vote(fractal, ballot, bar.update)
         await run.carry()
     with run.step("counting in the base groups and summing up to the root"):
@@ -356,7 +351,7 @@ async def _start(run: Run, per_process: int) -> None:
     boot = [_addr(first)]
     rest = ordered[1:]
     started: list[NodeProcess] = []
-    with _bar(len(ordered), "nodes up") as bar:
+    with progress.bar(len(ordered), "nodes up") as bar:
         bar.update(1)
         for i in range(0, len(rest), per_process):
             started.append(run.loopback.run([run.dirs[g] for g in rest[i : i + per_process]], boot))
@@ -437,7 +432,3 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     click.echo(f"Data: {summary['dir']}")
 
 
-@contextmanager
-def _bar(length: int, label: str) -> Iterator[Any]:
-    with click.progressbar(length=length, label=f"  {label}", file=sys.stderr) as bar:
-        yield bar

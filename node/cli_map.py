@@ -73,7 +73,12 @@ def _source_options(command: Any) -> Any:
 @signer_options
 @click.argument("group_ref", metavar="GROUP")
 @click.option("--entity", required=True, help="Who holds power.")
-@click.option("--relation", required=True, type=click.Choice(RELATIONS))
+@click.option(
+    "--relation",
+    required=True,
+    type=click.Choice(RELATIONS),
+    help="What the entity is to the target.",
+)
 @click.option("--target", required=True, help="Over what.")
 @click.option("--date", "when", required=True, help="When it was true: YYYY-MM-DD.")
 @click.option("--share-bp", type=click.IntRange(0, 10_000), help="Share, in basis points.")
@@ -125,7 +130,12 @@ def map_claim(
 @map_group.command(name="review")
 @signer_options
 @click.argument("claim_ref", metavar="CLAIM")
-@click.option("--confirm/--dispute", "confirm", required=True)
+@click.option(
+    "--confirm/--dispute",
+    "confirm",
+    required=True,
+    help="Whether the sources bear the claim out.",
+)
 @click.option("--note", help="1 to 1,000 characters.")
 @click.option("--lang", help="The language of --note.")
 @_source_options
@@ -191,9 +201,20 @@ def map_show(data_dir: Path | None, as_json: bool, at_ms: int | None, claim_ref:
 @map_group.command(name="graph")
 @reader_options
 @click.option("--entity", help="Only what is near this name.")
-@click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option(
-    "--format", "form", type=click.Choice(["json", "graphml"]), default="json", show_default=True
+    "--depth",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="With --entity: the claims within this many steps of it.",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["json", "graphml"]),
+    default="json",
+    show_default=True,
+    help="JSON, or GraphML for graph tools (Gephi, yEd, networkx).",
 )
 def map_graph(
     data_dir: Path | None,

@@ -33,7 +33,11 @@ from protocol.kinds import ROLES
 from storage.state import NetworkStore
 
 _role_option = click.option(
-    "--role", type=click.Choice(ROLES), default="coordinator", show_default=True
+    "--role",
+    type=click.Choice(ROLES),
+    default="coordinator",
+    show_default=True,
+    help="The role whose holder is recalled.",
 )
 
 
@@ -133,7 +137,13 @@ def recall_support(
 @signer_options
 @click.argument("overseer_ref", metavar="OVERSIGHT_GROUP")
 @click.option("--group", "group_ref", required=True, help="The group whose role it is.")
-@click.option("--holder", required=True, metavar="HEX", callback=public_keys)
+@click.option(
+    "--holder",
+    required=True,
+    metavar="HEX",
+    callback=public_keys,
+    help="The member key of the one convicted.",
+)
 @_role_option
 @click.option("--court", required=True, help="The court, 1 to 200 characters.")
 @click.option("--case", required=True, help="The case's reference, 1 to 200 characters.")

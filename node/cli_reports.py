@@ -271,7 +271,13 @@ def report_read(
 @report_group.command(name="reply")
 @signer_options
 @click.argument("report_ref", metavar="REPORT")
-@click.option("--status", "new_status", required=True, type=click.Choice(STATUSES))
+@click.option(
+    "--status",
+    "new_status",
+    required=True,
+    type=click.Choice(STATUSES),
+    help="Where the report stands after this reply.",
+)
 @click.option("--text", help="A message only the reporter can read.")
 @click.option("--lang", help="The language of --text.")
 def report_reply(

@@ -168,6 +168,7 @@ def _node_options(
             type=click.Choice(["debug", "info", "warning", "error"]),
             default="info",
             show_default=True,
+            help="The least severe log records written.",
         ),
         click.option(
             "--log-format",
