@@ -113,7 +113,7 @@ def demo(
     JSON output (--json): network, nodes, processes, members, dir, web,
     steps (name, seconds), proposal, ballot (levels: level, voters,
     eligible, counts per option, groups), decided_option, flags, recall
-    (motion, decided_option), seconds.
+    (motion, decided_option), report (id, status), seconds.
     """
     if workdir is not None and workdir.exists():
         raise click.BadParameter(f"{workdir} exists already", param_hint="--dir")
@@ -250,7 +250,13 @@ async def _tell(run: Run, fanout: int, levels: int, per_process: int) -> dict[st
     with run.step("recalling the steward"):
         motion = await desk.recall(fractal, base, steward)
         await run.carry()
-    return await _summary(run, proposal, ballot, base, motion, steward)
+    with run.step("an oversight group, a protected report and its answer"):
+        report = await desk.oversee(fractal, base)
+        await run.carry()
+    summary = await _summary(run, proposal, ballot, base, motion, steward)
+    answer = await loopback.get(run.dirs[report.group], f"/v1/reports/{report.id.hex()}")
+    summary["report"] = {"id": report.id.hex(), "status": answer["status"]}
+    return summary
 
 
 #: Seconds between the ballot of today's announcement and its opening:
@@ -425,6 +431,7 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     recall = summary["recall"]
     recalled = "recalled" if recall["decided_option"] == "recall" else "not recalled"
     click.echo(f"Recall of the steward {recall['holder']}: {recalled}")
+    click.echo(f"Protected report: {summary['report']['status']}")
     click.echo("Timings:")
     for step in summary["steps"]:
         click.echo(f"  {step['seconds']:7.1f} s  {step['name']}")

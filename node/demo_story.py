@@ -26,7 +26,7 @@ from pathlib import Path
 import nacl.utils
 from nacl.signing import SigningKey
 
-from node import accountability, governance, registrar
+from node import accountability, governance, protected_reports, registrar
 from node.governance import Published
 from node.keyfile import create_key_file
 from protocol.event import SignedEvent
@@ -584,6 +584,56 @@ class Desk:
         choices = [1 if m == steward else 0 for m in fractal.members[base]]
         await self._decide(fractal.members[base], motion.id, choices, "recall")
         return motion
+
+    async def oversee(self, fractal: Fractal, base: bytes) -> SignedEvent:
+        """Another base group is appointed to oversee ``base``; it publishes
+        its box key, a report ring of the whole network is frozen, and a
+        member files a protected report, which the oversight group reads
+        and answers. Returns the report."""
+        overseer = next(group for group in fractal.bases() if group != base)
+        self.advance(DAY_MS)
+        step = "oversight"
+        await self._act(
+            step,
+            base,
+            accountability.appoint_oversight(
+                self.store, fractal.actors[base], base, overseer, now_ms=self.now
+            ),
+        )
+        await self._act(
+            step,
+            overseer,
+            protected_reports.publish_box_key(
+                self.store, fractal.actors[overseer], overseer, now_ms=self.now
+            ),
+        )
+        await self._act(
+            step,
+            fractal.root,
+            protected_reports.freeze_ring(self.store, self.founder, fractal.root, now_ms=self.now),
+        )
+        reporter = fractal.members[base][-1]
+        message = protected_reports.message_of(
+            "La tesorera pidió una comisión a un proveedor.", "es", None, ()
+        )
+        published, _receipt = await protected_reports.file_report(
+            self.store, reporter.key, overseer, message, now_ms=self.now
+        )
+        report = self._note(step, base, published.event)
+        answer = protected_reports.message_of("Lo estamos revisando.", "es", None, ())
+        await self._act(
+            step,
+            overseer,
+            protected_reports.reply(
+                self.store,
+                fractal.members[overseer][0].key,
+                report.id,
+                "investigating",
+                answer,
+                now_ms=self.now,
+            ),
+        )
+        return report
 
     async def _decide(
         self, people: Sequence[Member], ballot_id: bytes, choices: Sequence[int], step: str

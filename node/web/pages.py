@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from node import governance
 from node.accountability import describe_motion
 from node.web import charts, i18n
+from protocol.reports import FRESH_RING_MS
 from protocol.state import NetworkState
 
 HERE = Path(__file__).parent
@@ -55,6 +56,7 @@ def web_routes(node: PageNode) -> list[BaseRoute]:
         Route("/p/{id}", pages.proposal, methods=["GET"]),
         Route("/b/{id}", pages.ballot, methods=["GET"]),
         Route("/map", pages.power_map, methods=["GET"]),
+        Route("/reports", pages.reports, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
@@ -160,6 +162,11 @@ class _Pages:
             ],
             ballots=_ballots(state, gid, at),
             roles=state.roles.describe(gid, at),
+            motions=[
+                describe_motion(state, motion_id, at)
+                for motion_id, motion in state.recalls.motions.items()
+                if motion.group == gid
+            ],
             flags=len(state.ledger.describe(gid)["flags"]),
         )
 
@@ -208,6 +215,32 @@ class _Pages:
             motion=motion,
             bars=charts.option_bars(ballot["options"], results),
             turnout=charts.turnout_bars(results),
+        )
+
+    async def reports(self, request: Request) -> Response:
+        """Protected reports: filing one (the page signs and seals it), and
+        following one with its receipt. The page gets every fresh ring and
+        every report, so that what it fetches does not point at its reader."""
+        state, at = self.state, self.node.now_ms()
+        reports, groups = state.reports, state.groups
+        oversight = [
+            {"id": g.hex(), "name": groups.group(g).name, "box_key": reports.box_keys(g)[-1].hex()}
+            for g in sorted(groups.groups, key=lambda g: groups.group(g).name)
+            if reports.box_keys(g)
+        ]
+        rings = [
+            ring.id.hex()
+            for ring in sorted(reports.rings.values(), key=lambda r: (r.ts, r.id))
+            if at - FRESH_RING_MS <= ring.ts <= at
+        ]
+        listed = [
+            reports.describe(r)
+            for r in sorted(reports.reports, key=lambda r: reports.reports[r].ts)
+        ]
+        for report in listed:
+            report["group_name"] = groups.group(bytes.fromhex(report["group"])).name
+        return self.render(
+            request, "reports.html", oversight=oversight, rings=rings, reports=listed
         )
 
     async def power_map(self, request: Request) -> Response:

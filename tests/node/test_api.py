@@ -586,6 +586,21 @@ async def test_the_web_app_answers_html_and_names_its_sources(world: World) -> N
     proposal = await world.client.get(f"/p/{world.proposal.id.hex()}")
     assert proposal.status_code == 200
     assert f'data-target="{world.proposal.id.hex()}"' in proposal.text
+    # Every page of the world renders, in every language.
+    groups = [world.scenario.net, world.region, *world.bases]
+    pages = [
+        "/", "/map", "/reports", f"/b/{world.ballot.id.hex()}",
+        *(f"/g/{g.hex()}" for g in groups), *(f"/g/{g.hex()}/ledger" for g in groups),
+    ]  # fmt: skip
+    for lang in ("es", "qu", "ay", "en"):
+        world.client.cookies.set("lang", lang)
+        for path in pages:
+            page = await world.client.get(path)
+            assert page.status_code == 200, (lang, path)
+            assert f'<html lang="{lang}">' in page.text
+    world.client.cookies.clear()
+    region = (await world.client.get(f"/g/{world.region.hex()}")).text
+    assert 'data-kind="proposal"' in region and f'data-refs="{world.region.hex()}"' in region
 
 
 class BrokenNode(FakeNode):

@@ -47,8 +47,10 @@ def test_the_demo_tells_its_story_and_cleans_up(tmp_path: Path) -> None:
     assert summary["decided_option"] == "sí"
     assert sorted(summary["flags"]) == ["no_allocation", "payee_is_steward"]
     assert summary["recall"]["decided_option"] == "recall"
+    assert summary["report"]["status"] == "investigating"
     assert [step["name"].split()[0] for step in summary["steps"]] == [
         "registering", "starting", "deliberating", "voting", "counting", "electing", "recalling",
+        "an",
     ]  # fmt: skip
     # What the progress said, on stderr.
     assert "starting 7 nodes on 127.0.0.1" in done.stderr

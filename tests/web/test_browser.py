@@ -44,9 +44,11 @@ class Demo:
     key_file: Path
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    """``ayllu demo --keep`` on 3 nodes, with a ballot of today."""
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """``ayllu demo --keep`` on 3 nodes, with a ballot of today; one for
+    the module's tests, which leave its ballot to the voting test."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     args = ["demo", "--fanout", "2", "--levels", "2", "--keep", "--live-seconds", str(OPEN_S)]
     with (
         (tmp_path / "progress.log").open("w") as progress,
@@ -120,12 +122,60 @@ def test_a_member_signs_in_votes_and_sees_the_result(browser: Browser, demo: Dem
     assert bytes.fromhex(public) not in votes[0].raw
     assert votes[0].event.body["choice"] == [1]
 
+    # A comment on the ballot's proposal, signed in the page too.
+    page.get_by_role("link", name=_("es", "the proposal")).click()
+    page.fill("#comment-text", "Juliaca queda cerca para todos.")
+    page.click("form[data-kind=comment] button[type=submit]")
+    expect(page.locator(".comment").filter(has_text="Juliaca queda cerca")).to_have_count(1)
+    # The group's ledger shows the story's two flags.
+    page.goto(f"{demo.web}/g/{base}/ledger")
+    expect(page.locator(".warn li")).to_have_count(2)
+    expect(page.locator(".warn")).to_contain_text(_("es", "Paid to the steward"))
+
     # Once the ballot closes, it is counted in the groups and summed at the root.
+    page.goto(demo.ballot)
     _reload_until(page, "#outcome strong")
     decided = page.locator("#outcome strong").inner_text()
     assert decided in ("sí", "no")
     table = page.locator("table").inner_text()
     assert "Ayllu demo" in table
+
+
+def test_a_member_files_a_protected_report_and_follows_it(browser: Browser, demo: Demo) -> None:
+    """Sealed to the oversight group and ring-signed in the page; followed
+    with the receipt alone, which the page shows once and keeps nowhere."""
+    page = browser.new_page()
+    page.goto(demo.web + "/")
+    page.set_input_files("#key-file", str(demo.key_file))
+    page.fill("#passphrase", "otra frase bastante larga")
+    page.click("#signin button[type=submit]")
+    public = bytes(load_key_file(demo.key_file).verify_key)
+    expect(page.locator("#who")).to_contain_text(public.hex()[:12])
+    page.goto(demo.web + "/reports")
+    before = httpx.get(f"{demo.web}/v1/reports", timeout=10).json()["reports"]
+    page.fill("#report-text", "Vi que la comisión no se registró en el libro.")
+    page.click("#report button[type=submit]")
+    sent = _("es", "Sent. The network will carry it.")
+    expect(page.locator("#report .status")).to_have_text(sent)
+    receipt = page.locator("#receipt-text")
+    expect(receipt).to_contain_text("ayllu-receipt-1:")
+    text = receipt.inner_text()
+    report_id = text.split(":")[1]
+    after = httpx.get(f"{demo.web}/v1/reports", timeout=10).json()["reports"]
+    assert [r["id"] for r in after if r not in before] == [report_id]
+    stored = httpx.get(f"{demo.web}/v1/events/{report_id}", timeout=10).content
+    assert public not in stored and text.split(":")[2].encode() not in stored
+    assert "ayllu-receipt" not in page.evaluate("JSON.stringify(localStorage)")
+
+    page.reload()
+    page.fill("#follow-receipt", text)
+    page.click("#follow button[type=submit]")
+    expect(page.locator("#replies")).to_contain_text(_("es", "No replies yet."))
+    page.fill("#followup-text", "Tengo la foto del recibo.")
+    page.click("#followup button[type=submit]")
+    expect(page.locator("#followup .status")).to_have_text(sent)
+    followups = httpx.get(f"{demo.web}/v1/reports/{report_id}", timeout=10).json()["followups"]
+    assert len(followups) == 1
 
 
 def _votes_in(demo: Demo, group: str) -> list[SignedEvent]:
@@ -149,6 +199,27 @@ def test_switching_language_changes_the_page(browser: Browser, demo: Demo) -> No
     page.goto(demo.ballot)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert re.search(r"Voting (opens|is open|closed)", page.locator("#ballot-status").inner_text())
+
+
+def test_every_page_is_usable_without_sight_or_mouse(browser: Browser, demo: Demo) -> None:
+    """What a screen reader and a keyboard need of each page: its language,
+    one heading to start from, a label for every field, a name for every
+    link and button, and a text beside every chart."""
+    page = browser.new_page()
+    page.goto(demo.web + "/")
+    group = page.locator("a[href^='/g/']").nth(1).get_attribute("href")
+    ballot = page.locator("a[href^='/b/']").first.get_attribute("href")
+    for path in ("/", group, f"{group}/ledger", ballot, "/map", "/reports"):
+        page.goto(f"{demo.web}{path}")
+        problems = page.evaluate(A11Y_PROBLEMS)
+        assert problems == [], (path, problems)
+        # The keyboard reaches the content first.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+
+
+#: Script listing what a page lacks for assistive technology.
+A11Y_PROBLEMS = (Path(__file__).parent / "a11y_problems.js").read_text()
 
 
 @pytest.fixture

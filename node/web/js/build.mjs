@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 
 const here = new URL('./', import.meta.url);
 const staticDir = new URL('../static/', here);
-const bundled = ['@noble/curves', '@noble/hashes'];
+const bundled = ['@noble/ciphers', '@noble/curves', '@noble/hashes'];
 
 const packageOf = (name) => JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, here), 'utf8'));
 const names = bundled.map((name) => `${name} ${packageOf(name).version}`).join(', ');

@@ -5,7 +5,7 @@
 // votes. Every message shown comes translated from the page (#messages).
 import {
   fromHex, toHex, publicKey, signEvent, parseEvent, voteEvent, sealSeed, openSeed,
-  parseMemberKey,
+  openMemberKey, fileReport, followUp, readReplies, parseReceipt,
 } from './ayllu-crypto.js';
 
 const SEALED = 'ayllu.member';
@@ -46,9 +46,10 @@ async function signIn(event) {
   if (passphrase.length < MIN_PASSPHRASE) return say(form.parentElement, messages.short_passphrase, false);
   let seed;
   try {
-    seed = parseMemberKey(text);
-  } catch {
-    return say(form.parentElement, messages.bad_key, false);
+    // The same passphrase opens a key file sealed by the CLI (if it is).
+    seed = await openMemberKey(text, passphrase);
+  } catch (error) {
+    return say(form.parentElement, error.code === 'bad_passphrase' ? messages.bad_passphrase : messages.bad_key, false);
   }
   const key = toHex(publicKey(seed));
   localStorage.setItem(SEALED, JSON.stringify({ key, sealed: await sealSeed(seed, passphrase) }));
@@ -95,8 +96,21 @@ async function post(raw) {
   return `${messages.refused} ${error.reason}${error.detail ? ` (${error.detail})` : ''}`;
 }
 
-// A comment or a support: the author's certificate is their standing
-// (specs/events.md), and the target is referred to.
+// What each act's form signs: its body, from the form's fields and data.
+const BODIES = {
+  comment: (form) => ({ lang: form.dataset.lang, text: form.text.value.trim(), target: fromHex(form.dataset.target) }),
+  'proposal.support': (form) => ({ proposal: fromHex(form.dataset.target) }),
+  'recall.support': (form) => ({ motion: fromHex(form.dataset.target) }),
+  proposal: (form) => ({ lang: form.lang.value, title: form.title.value.trim(), text: form.text.value.trim() }),
+  'proposal.amend': (form) => ({
+    lang: form.lang.value, title: form.title.value.trim(), text: form.text.value.trim(),
+    proposal: fromHex(form.dataset.target),
+  }),
+};
+
+// An act signed by the member: its refs are what the page names
+// (data-refs: the target, the group's charter) and the author's
+// certificate, their standing (specs/events.md).
 async function act(event) {
   event.preventDefault();
   const form = event.target;
@@ -105,14 +119,12 @@ async function act(event) {
   say(form, messages.working, true);
   const author = publicKey(seed);
   const member = await getJson(`/v1/members/${toHex(author)}`);
-  const target = fromHex(form.dataset.target);
   const kind = form.dataset.kind;
-  const body = kind === 'comment'
-    ? { lang: form.dataset.lang, text: form.text.value.trim(), target }
-    : { proposal: target };
-  const refs = [member.certificate, form.dataset.target].filter(Boolean).sort().map(fromHex);
+  const named = (form.dataset.refs || '').split(' ').filter(Boolean);
+  const refs = [...new Set([member.certificate, ...named])].sort().map(fromHex);
   const { raw } = signEvent(
-    { kind, group: fromHex(form.dataset.group), author, net, ts: Date.now(), body, refs }, seed,
+    { kind, group: fromHex(form.dataset.group), author, net, ts: Date.now(), body: BODIES[kind](form), refs },
+    seed,
   );
   const refused = await post(raw);
   if (refused) return say(form, refused, false);
@@ -148,6 +160,101 @@ async function vote(event) {
   say(form, messages.not_in_ring, false);
 }
 
+// A parsed event's fields, from the node (every ring, fetched in turn).
+async function fetchEvent(id) {
+  const answer = await fetch(`/v1/events/${id}`);
+  return parseEvent(new Uint8Array(await answer.arrayBuffer()));
+}
+
+// A protected report (specs/accountability.md 7.8): every fresh report
+// ring is fetched, and the largest that holds the member, then the
+// newest, signs; the report is sealed to the oversight group's box key.
+// The receipt is shown once and kept nowhere.
+async function report(event) {
+  event.preventDefault();
+  const form = event.target;
+  const seed = opened();
+  if (!seed) return say(form, messages.need_key, false);
+  say(form, messages.working, true);
+  const mine = toHex(publicKey(seed));
+  let best = null;
+  for (const id of form.dataset.rings.split(' ').filter(Boolean)) {
+    const ring = await fetchEvent(id);
+    if (!ring.body.keys.some((key) => toHex(key) === mine)) continue;
+    const size = ring.body.keys.length;
+    if (!best || size > best.body.keys.length || (size === best.body.keys.length && ring.ts > best.ts)) best = ring;
+  }
+  if (!best) return say(form, messages.no_report_ring, false);
+  const option = form.group.selectedOptions[0];
+  const { raw, receipt } = fileReport({
+    reportRingKeys: best.body.keys, reportRingEventId: best.id, boxKey: fromHex(option.dataset.boxKey),
+    group: fromHex(option.value), net, ts: Math.max(Date.now(), Number(best.ts) + 1),
+    text: form.text.value.trim(), lang: form.lang.value, memberSeed: seed,
+  });
+  const refused = await post(raw);
+  if (refused) return say(form, refused, false);
+  form.reset();
+  say(form, messages.sent, true);
+  document.getElementById('receipt-text').textContent = receipt;
+  document.getElementById('receipt').hidden = false;
+}
+
+// Following a report with its receipt: every report is fetched, not only
+// this one, so that the fetch does not point at it.
+let following = null;
+async function follow(event) {
+  event.preventDefault();
+  const form = event.target;
+  let receipt;
+  try {
+    receipt = parseReceipt(form.receipt.value);
+  } catch {
+    return say(form, messages.bad_receipt, false);
+  }
+  const { reports } = await getJson('/v1/reports');
+  const found = reports.find((r) => r.id === toHex(receipt.reportId));
+  if (!found) return say(form, messages.bad_receipt, false);
+  let replies;
+  try {
+    replies = readReplies(receipt, found);
+  } catch {
+    return say(form, messages.bad_receipt, false);
+  }
+  const shown = document.getElementById('replies');
+  const statuses = JSON.parse(shown.dataset.statuses);
+  shown.replaceChildren();
+  const status = document.createElement('p');
+  status.textContent = `${shown.dataset.status} ${statuses[found.status] || found.status}`;
+  shown.append(status);
+  if (!replies.length) shown.append(Object.assign(document.createElement('p'), { textContent: messages.no_replies }));
+  for (const reply of replies) {
+    const item = document.createElement('article');
+    item.className = 'comment';
+    const text = reply.message ? reply.message.text : messages.unreadable;
+    item.append(Object.assign(document.createElement('p'), { textContent: `${messages.reply} (${statuses[reply.status] || reply.status}): ${text}` }));
+    shown.append(item);
+  }
+  form.receipt.value = '';
+  say(form, '', true);
+  const option = document.querySelector(`#report-group option[value="${found.group}"]`);
+  following = { receipt, group: fromHex(found.group), boxKey: fromHex(option ? option.dataset.boxKey : found.box_key) };
+  document.getElementById('followup').hidden = false;
+}
+
+async function addFollowup(event) {
+  event.preventDefault();
+  const form = event.target;
+  if (!following) return;
+  say(form, messages.working, true);
+  const { raw } = followUp({
+    ...following, net, ts: Date.now(), text: form.text.value.trim(), lang: form.lang.value,
+  });
+  const refused = await post(raw);
+  if (refused) return say(form, refused, false);
+  form.reset();
+  say(form, messages.sent, true);
+}
+
 function guard(handler) {
   return (event) => handler(event).catch((error) => {
     event.preventDefault();
@@ -159,5 +266,8 @@ document.getElementById('signin')?.addEventListener('submit', guard(signIn));
 document.getElementById('unlock')?.addEventListener('submit', guard(unlock));
 document.getElementById('signout')?.addEventListener('click', signOut);
 document.getElementById('vote')?.addEventListener('submit', guard(vote));
+document.getElementById('report')?.addEventListener('submit', guard(report));
+document.getElementById('follow')?.addEventListener('submit', guard(follow));
+document.getElementById('followup')?.addEventListener('submit', guard(addFollowup));
 for (const form of document.querySelectorAll('form.act')) form.addEventListener('submit', guard(act));
 showWho();

@@ -5,10 +5,13 @@
  * node must never see the member's secret key, and for a vote it must never
  * hold what links the vote to the member. So everything that needs the
  * secret is done here, in the page: canonical CBOR, signed events, linkable
- * ring signatures, votes, and keeping the seed sealed under a passphrase.
+ * ring signatures, votes, protected reports (sealed to the oversight group,
+ * followed with a receipt), reading a member's key file (sealed or not), and
+ * keeping the seed sealed under a passphrase.
  *
  * Every byte format follows the normative specs of the repository
- * (specs/events.md, specs/ring.md, specs/ballots.md, specs/keys.md) and is
+ * (specs/events.md, specs/ring.md, specs/ballots.md, specs/keys.md,
+ * specs/accountability.md section 7) and is
  * checked against their test vectors by test/vectors.mjs, which loads the
  * built bundle, not this file.
  *
@@ -16,12 +19,16 @@
  * (safe integers) or BigInt; an Error thrown here carries a string `.code`
  * (a spec's reason code where there is one).
  *
- * Group arithmetic, Ed25519 and the hashes are @noble/curves and
- * @noble/hashes; nothing here does field arithmetic of its own.
+ * Group arithmetic, Ed25519, X25519, the hashes, Argon2id and
+ * XSalsa20-Poly1305 are @noble/curves, @noble/hashes and @noble/ciphers;
+ * nothing here does field arithmetic or a cipher of its own.
  */
 
-import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
+import { hsalsa, xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
+import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { argon2id, argon2idAsync } from '@noble/hashes/argon2.js';
+import { blake2b } from '@noble/hashes/blake2.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 
 // ---------------------------------------------------------------------------
@@ -934,6 +941,537 @@ export function voteEvent({
 }
 
 // ---------------------------------------------------------------------------
+// Sealed boxes (specs/accountability.md section 7.1: libsodium's
+// crypto_box_seal, built from @noble's X25519, HSalsa20, XSalsa20-Poly1305
+// and BLAKE2b)
+
+const SEAL_OVERHEAD = 48;
+const u32Of = (bytes) => new Uint32Array(bytes.slice().buffer);
+const SIGMA = u32Of(ascii('expand 32-byte k'));
+
+/** crypto_box_beforenm: HSalsa20 of the X25519 shared secret, with a zero
+ * input. Throws `bad_box_key` when the other key is of small order (the
+ * shared secret would be zero; libsodium refuses it too). */
+function boxSharedKey(secret, otherPublic) {
+  let shared;
+  try {
+    shared = x25519.getSharedSecret(secret, otherPublic);
+  } catch {
+    throw fail('bad_box_key', 'no box can be made with this key (a point of small order)');
+  }
+  const out = new Uint32Array(8);
+  hsalsa(SIGMA, u32Of(shared), new Uint32Array(4), out);
+  shared.fill(0);
+  return new Uint8Array(out.buffer);
+}
+
+/** The nonce of a sealed box: BLAKE2b-192(ephemeral public || recipient). */
+const sealNonce = (ephemeral, recipient) => blake2b(concat(ephemeral, recipient), { dkLen: 24 });
+
+/**
+ * libsodium's crypto_box_seal: `plaintext` sealed to the X25519 public key
+ * `recipient`, as the ephemeral public key (32 bytes) then the
+ * XSalsa20-Poly1305 box (tag then ciphertext), 48 bytes more than the
+ * plaintext. Anyone can seal, only the recipient opens, and the box says
+ * nothing of its sender. Why exported: the one primitive under every
+ * report, follow-up, reply and share; tests rebuild the vectors' boxes with
+ * it. `ephemeralSecret` (32 bytes, clamped as X25519 does) is drawn with
+ * crypto.getRandomValues unless given (tests give it).
+ * @param {Uint8Array} plaintext
+ * @param {Uint8Array} recipient 32-byte X25519 public key
+ * @param {Uint8Array} [ephemeralSecret]
+ * @returns {Uint8Array}
+ */
+export function sealBox(plaintext, recipient, ephemeralSecret) {
+  bytesArg(plaintext, 'plaintext');
+  bytesArg(recipient, 'recipient', 32);
+  const drawn = ephemeralSecret === undefined;
+  const secret = drawn ? randomBytes(32) : bytesArg(ephemeralSecret, 'ephemeralSecret', 32);
+  try {
+    const ephemeral = x25519.getPublicKey(secret);
+    const key = boxSharedKey(secret, recipient);
+    const box = xsalsa20poly1305(key, sealNonce(ephemeral, recipient)).encrypt(plaintext);
+    key.fill(0);
+    return concat(ephemeral, box);
+  } finally {
+    if (drawn) secret.fill(0);
+  }
+}
+
+/**
+ * libsodium's crypto_box_seal_open: the plaintext of a sealed box, with
+ * the recipient's 32-byte X25519 secret key. Throws `cannot_open` when it
+ * does not open (another key's box, or damaged bytes: the two cannot be
+ * told apart). Why exported: a reporter opens replies with it (through
+ * `readReplies`), a member of an oversight group opens shares and reports.
+ * @param {Uint8Array} sealed
+ * @param {Uint8Array} secret 32-byte X25519 secret key
+ * @returns {Uint8Array}
+ */
+export function openBox(sealed, secret) {
+  bytesArg(sealed, 'sealed');
+  bytesArg(secret, 'secret', 32);
+  const cannot = () => fail('cannot_open', 'this key cannot open the box (another key\'s, or damaged)');
+  if (sealed.length < SEAL_OVERHEAD) throw cannot();
+  const ephemeral = sealed.slice(0, 32);
+  let key;
+  try {
+    key = boxSharedKey(secret, ephemeral);
+  } catch {
+    throw cannot();
+  }
+  try {
+    const nonce = sealNonce(ephemeral, x25519.getPublicKey(secret));
+    return xsalsa20poly1305(key, nonce).decrypt(sealed.slice(32));
+  } catch {
+    throw cannot();
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * The X25519 public key a box for the holder of Ed25519 key `edPublic`
+ * is sealed to (libsodium's crypto_sign_ed25519_pk_to_curve25519): a reply
+ * goes to the report's receipt key, a share to a member's key. Throws
+ * `bad_key` unless `edPublic` is a valid point (specs/ring.md section 1),
+ * as libsodium refuses it.
+ * @param {Uint8Array} edPublic
+ * @returns {Uint8Array}
+ */
+export function boxKeyFor(edPublic) {
+  bytesArg(edPublic, 'key', 32);
+  if (validPoint(edPublic) === null) throw fail('bad_key', 'not a valid Ed25519 public key');
+  return ed25519.utils.toMontgomery(edPublic);
+}
+
+/**
+ * The X25519 secret key that opens boxes sealed to `boxKeyFor(publicKey(
+ * seed32))` (libsodium's crypto_sign_ed25519_sk_to_curve25519: SHA-512 of
+ * the seed, first half, clamped). Why: the receipt's seed opens the
+ * replies, a member's seed opens its shares.
+ * @param {Uint8Array} seed32
+ * @returns {Uint8Array}
+ */
+export function boxSecretFor(seed32) {
+  bytesArg(seed32, 'seed', 32);
+  return ed25519.utils.toMontgomerySecret(seed32);
+}
+
+// ---------------------------------------------------------------------------
+// Protected reports (specs/accountability.md section 7; protocol/reports.py,
+// protocol/report_schema.py, node/protected_reports.py)
+
+/** The sizes a padded message may have, in bytes (report_schema.py
+ * BUCKETS): a relay sees which one a report fell in, nothing finer. Why
+ * exported: a page may offer a larger bucket than the smallest that fits
+ * (`bucket` of `fileReport`), to hide even the size class. */
+export const REPORT_BUCKETS = Object.freeze([512, 2048, 8192, 24576]);
+const PAD_MARKER = 0x80;
+const MAX_MESSAGE_TEXT = 20000;
+const MAX_DOCUMENTS = 16;
+const LANG_TAG = /^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/;
+const REPORT_DOMAIN = ascii('ayllu/report/v1\x00');
+const RECEIPT_PREFIX = 'ayllu-receipt-1';
+const STATUSES = new Set(['received', 'investigating', 'referred', 'resolved', 'dismissed']);
+const P25519 = (1n << 255n) - 19n;
+// The u-coordinates of the X25519 points of small order below p
+// (report_schema.py _SMALL_ORDER): nothing can be sealed to them.
+const SMALL_ORDER_U = new Set([
+  0n,
+  1n,
+  325606250916557431795983626356110631294008115727848805560023387167927233504n,
+  39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+  P25519 - 1n,
+]);
+
+/** Why `value` is no box key (report_schema.py box_public_key), or null. */
+function boxKeyProblem(value) {
+  if (!isBytes(value) || value.length !== 32) return 'must be 32 bytes';
+  const u = bytesToNumberLE(value);
+  if (u >= P25519) return 'must be a canonical X25519 public key';
+  if (SMALL_ORDER_U.has(u)) return 'must not be a point of small order';
+  return null;
+}
+
+function boxKeyArg(value) {
+  const problem = boxKeyProblem(value);
+  if (problem) throw fail('bad_box_key', `box key ${problem}`);
+  return value;
+}
+
+/** Why `message` is not one (MESSAGE_SCHEMA: fields checked in canonical
+ * key order, then the missing ones), or null. */
+function messageProblem(message) {
+  if (!isPlainObject(message)) return 'a message is a map';
+  const names = Object.keys(message).sort((a, b) => compare(encodeCanonical(a), encodeCanonical(b)));
+  for (const name of names) {
+    const value = message[name];
+    if (name === 'text') {
+      if (typeof value !== 'string') return "'text' must be a text string";
+      const size = [...value].length;
+      if (size < 1 || size > MAX_MESSAGE_TEXT) return `'text' must have 1 to ${MAX_MESSAGE_TEXT} characters`;
+    } else if (name === 'lang') {
+      if (typeof value !== 'string' || value.length > 35 || !LANG_TAG.test(value)) {
+        return "'lang' must be a language tag such as 'es', 'qu' or 'ay-PE'";
+      }
+    } else if (name === 'about') {
+      if (!isBytes(value) || value.length !== 32) return "'about' must be 32 bytes";
+    } else if (name === 'documents') {
+      if (!Array.isArray(value) || value.length < 1 || value.length > MAX_DOCUMENTS) {
+        return `'documents' must have 1 to ${MAX_DOCUMENTS} items`;
+      }
+      const seen = new Set();
+      for (const hash of value) {
+        if (!isBytes(hash) || hash.length !== 32) return "'documents' items must be 32 bytes";
+        seen.add(toHex(hash));
+      }
+      if (seen.size !== value.length) return "'documents' must be distinct";
+    } else {
+      return `unknown field ${JSON.stringify(name)}`;
+    }
+  }
+  for (const name of ['lang', 'text']) if (!(name in message)) return `missing field '${name}'`;
+  return null;
+}
+
+/** A message from its parts, as node/protected_reports.py `message_of`
+ * makes it: `about` and `documents` only when given (and non-empty). */
+function messageOf({ text, lang, about, documents }) {
+  const message = { text, lang };
+  if (about !== undefined && about !== null) message.about = about;
+  if (documents !== undefined && documents !== null && !(Array.isArray(documents) && documents.length === 0)) {
+    message.documents = documents;
+  }
+  return message;
+}
+
+function pad(data, bucket) {
+  const size = bucket ?? REPORT_BUCKETS.find((b) => data.length < b);
+  if (size === undefined) {
+    throw fail('too_long', `${data.length} bytes: a message holds at most ${REPORT_BUCKETS.at(-1) - 1} encoded`);
+  }
+  if (!REPORT_BUCKETS.includes(size)) throw fail('bad_argument', `a bucket is one of ${REPORT_BUCKETS.join(', ')}`);
+  if (data.length >= size) throw fail('too_long', `${data.length} bytes do not fit a bucket of ${size}`);
+  const out = new Uint8Array(size);
+  out.set(data);
+  out[data.length] = PAD_MARKER;
+  return out;
+}
+
+function unpad(padded) {
+  if (!REPORT_BUCKETS.includes(padded.length)) throw fail('bad_body', `${padded.length} bytes is not a padded size`);
+  let end = padded.length;
+  while (end > 0 && padded[end - 1] === 0) end--;
+  if (end === 0 || padded[end - 1] !== PAD_MARKER) throw fail('bad_body', 'bad padding');
+  return padded.subarray(0, end - 1);
+}
+
+/**
+ * A message (specs/accountability.md 7.1: {text, lang, about?,
+ * documents?}) encoded, padded to its bucket and sealed to the X25519 box
+ * key `boxKey`, as protocol/reports.py `seal_message`. Why exported: the
+ * sealed field of a report, a follow-up or a reply. Throws `bad_box_key`,
+ * `bad_message` (not a message of the table), `too_long` (more than
+ * 24,575 bytes encoded). `bucket` picks a larger bucket than the smallest
+ * that fits (to hide even the size class); `ephemeralSecret` is for tests.
+ * @param {{text: string, lang: string, about?: Uint8Array, documents?: Uint8Array[]}} message
+ * @param {Uint8Array} boxKey
+ * @param {{bucket?: number, ephemeralSecret?: Uint8Array}} [options]
+ * @returns {Uint8Array}
+ */
+export function sealMessage(message, boxKey, { bucket, ephemeralSecret } = {}) {
+  boxKeyArg(boxKey);
+  const problem = messageProblem(message);
+  if (problem) throw fail('bad_message', `not a valid message: ${problem}`);
+  return sealBox(pad(encodeCanonical(message), bucket), boxKey, ephemeralSecret);
+}
+
+/**
+ * The message in a sealed box, with the X25519 secret key it was sealed
+ * to (protocol/reports.py `open_sealed`). Throws `cannot_open` (not this
+ * key's box, or damaged) or `bad_body` (it opens to something that is not
+ * a padded message: the writer's fault). Why: reading a reply, a report or
+ * a follow-up.
+ * @param {Uint8Array} sealed
+ * @param {Uint8Array} secret 32-byte X25519 secret key
+ * @returns {{text: string, lang: string, about?: Uint8Array, documents?: Uint8Array[]}}
+ */
+export function openMessage(sealed, secret) {
+  const padded = openBox(sealed, secret);
+  let message;
+  try {
+    message = decodeCbor(unpad(padded));
+  } catch (error) {
+    throw fail('bad_body', `not a message: ${error.message}`);
+  }
+  const problem = messageProblem(message);
+  if (problem) throw fail('bad_body', problem);
+  return message;
+}
+
+/**
+ * What a report's ring signature signs (specs/accountability.md 7.4):
+ * "ayllu/report/v1" 0x00 || SHA-256(canonical CBOR of {ring, author,
+ * group, box_key, receipt, sealed}), `author` being the one-time key of the
+ * envelope. Why exported: to check a report's ring signature
+ * (`ringVerify(keys, receipt, reportMessage(...), sig)`).
+ */
+export function reportMessage(ring, oneTimeKey, group, boxKey, receipt, sealed) {
+  const content = { ring, author: oneTimeKey, group, box_key: boxKey, receipt, sealed };
+  return concat(REPORT_DOMAIN, sha256(encodeCanonical(content)));
+}
+
+/**
+ * The text form of a receipt (specs/accountability.md 7.7):
+ * `ayllu-receipt-1:<report id, 64 hex>:<receipt seed, 64 hex>`, lower
+ * case, as protocol/reports.py `receipt_to_text` and `ayllu report file`
+ * print it. Why: the one line a reporter keeps, in the web app or the CLI
+ * alike.
+ * @param {Uint8Array} reportId
+ * @param {Uint8Array} seed32
+ * @returns {string}
+ */
+export function receiptText(reportId, seed32) {
+  bytesArg(reportId, 'reportId', 32);
+  bytesArg(seed32, 'seed', 32);
+  return `${RECEIPT_PREFIX}:${toHex(reportId)}:${toHex(seed32)}`;
+}
+
+/**
+ * A receipt read back (from `receiptText`, `fileReport` or the CLI's
+ * `ayllu report file`): white space around it and upper-case hex (a copy
+ * by hand) are accepted, as protocol/reports.py `receipt_from_text`
+ * accepts them. Throws `bad_receipt` otherwise. Also takes an already
+ * parsed receipt. `key` is the receipt key (the Ed25519 public key of the
+ * seed): the report's `receipt` field, and the author of its follow-ups.
+ * @param {string | {reportId: Uint8Array, seed: Uint8Array}} text
+ * @returns {{reportId: Uint8Array, seed: Uint8Array, key: Uint8Array}}
+ */
+export function parseReceipt(text) {
+  if (text !== null && typeof text === 'object' && isBytes(text.reportId) && isBytes(text.seed)) {
+    return { reportId: bytesArg(text.reportId, 'reportId', 32), seed: bytesArg(text.seed, 'seed', 32), key: publicKey(text.seed) };
+  }
+  const found = typeof text === 'string' ? /^ayllu-receipt-1:([0-9a-f]{64}):([0-9a-f]{64})$/.exec(text.trim().toLowerCase()) : null;
+  if (!found) throw fail('bad_receipt', `not a receipt: expected '${RECEIPT_PREFIX}:<64 hex>:<64 hex>'`);
+  const seed = fromHex(found[2]);
+  return { reportId: fromHex(found[1]), seed, key: publicKey(seed) };
+}
+
+/**
+ * A protected report, made entirely in the page (specs/accountability.md
+ * 7.4 and 7.8, as node/protected_reports.py `file_report` and
+ * protocol/reports.py `seal_report` make it): the message {text, lang,
+ * about?, documents?} sealed to the oversight group's box key `boxKey`; a
+ * ring signature by the member's key over the report ring's keys, with the
+ * fresh receipt key as scope; the envelope signed by a one-time key, in
+ * `group` (the oversight group O), with refs = [reportRingEventId]. Neither
+ * the member's key nor anything else naming them is in the event.
+ *
+ * Returns the signed event and the receipt in its text form (see
+ * `receiptText`): the only way to read the replies and to follow the
+ * report up, which whoever holds it can do; show it once, never send it.
+ * `oneTimeSeed`, `receiptSeed`, `nonceSeed` and `ephemeralSecret` (32
+ * bytes each) are drawn with crypto.getRandomValues unless given (tests
+ * give them). Throws `not_member` (the member's key is not in the ring),
+ * `bad_ring`, `bad_box_key`, `bad_message`, `too_long`, `bad_argument`
+ * (one-time or receipt key equal to each other or to a ring key).
+ * @param {{reportRingKeys: Uint8Array[], reportRingEventId: Uint8Array, boxKey: Uint8Array,
+ *   group: Uint8Array, net: Uint8Array, ts: number, text: string, lang: string,
+ *   about?: Uint8Array, documents?: Uint8Array[], bucket?: number, memberSeed: Uint8Array,
+ *   oneTimeSeed?: Uint8Array, receiptSeed?: Uint8Array, nonceSeed?: Uint8Array,
+ *   ephemeralSecret?: Uint8Array}} report
+ * @returns {{raw: Uint8Array, id: Uint8Array, receipt: string}}
+ */
+export function fileReport({
+  reportRingKeys,
+  reportRingEventId,
+  boxKey,
+  group,
+  net,
+  ts,
+  text,
+  lang,
+  about,
+  documents,
+  bucket,
+  memberSeed,
+  oneTimeSeed,
+  receiptSeed,
+  nonceSeed,
+  ephemeralSecret,
+}) {
+  bytesArg(reportRingEventId, 'reportRingEventId', 32);
+  bytesArg(group, 'group', 32);
+  bytesArg(memberSeed, 'memberSeed', 32);
+  const drawn = [];
+  const seedOf = (given, name) => {
+    if (given !== undefined) return bytesArg(given, name, 32);
+    const fresh = randomBytes(32);
+    drawn.push(fresh);
+    return fresh;
+  };
+  const oneTime = seedOf(oneTimeSeed, 'oneTimeSeed');
+  const nonce = seedOf(nonceSeed, 'nonceSeed');
+  const receiptSecret = receiptSeed === undefined ? randomBytes(32) : bytesArg(receiptSeed, 'receiptSeed', 32);
+  try {
+    const member = publicKey(memberSeed);
+    const author = publicKey(oneTime);
+    const receipt = publicKey(receiptSecret);
+    const ringKeys = Array.isArray(reportRingKeys) ? reportRingKeys : [];
+    if (equal(author, receipt) || ringKeys.some((key) => isBytes(key) && (equal(key, author) || equal(key, receipt)))) {
+      throw fail('bad_argument', 'the one-time and receipt keys must be fresh, and not a member\'s key');
+    }
+    const sealed = sealMessage(messageOf({ text, lang, about, documents }), boxKey, { bucket, ephemeralSecret });
+    const message = reportMessage(reportRingEventId, author, group, boxKey, receipt, sealed);
+    const sig = ringSign(reportRingKeys, memberSeed, receipt, message, nonce);
+    const body = { sig, ring: reportRingEventId, sealed, box_key: boxKey, receipt };
+    const { raw, id } = signEvent(
+      { kind: 'report', group, author, net, ts, body, refs: [reportRingEventId] },
+      oneTime,
+    );
+    if (contains(raw, member)) throw fail('names_reporter', 'a report must not name its reporter');
+    return { raw, id, receipt: receiptText(id, receiptSecret) };
+  } finally {
+    for (const secret of drawn) secret.fill(0); // used once, never again
+  }
+}
+
+/**
+ * A follow-up to one's own report, made with its receipt alone
+ * (specs/accountability.md 7.6, as node/protected_reports.py
+ * `add_followup` and protocol/reports.py `follow_up` make it): the message
+ * sealed to `boxKey` (the oversight group's current box key), in a
+ * `report.followup` event signed by the receipt key, in `group` (the
+ * report's group), with refs = [the report]. Why: the reporter answers a
+ * question or adds a document without a certificate, which would name
+ * them. `receipt` is its text (or `parseReceipt`'s result);
+ * `ephemeralSecret` is for tests. Throws as `fileReport` and `bad_receipt`.
+ * @param {{receipt: string | object, boxKey: Uint8Array, group: Uint8Array, net: Uint8Array,
+ *   ts: number, text: string, lang: string, about?: Uint8Array, documents?: Uint8Array[],
+ *   bucket?: number, ephemeralSecret?: Uint8Array}} followup
+ * @returns {{raw: Uint8Array, id: Uint8Array}}
+ */
+export function followUp({ receipt, boxKey, group, net, ts, text, lang, about, documents, bucket, ephemeralSecret }) {
+  const { reportId, seed, key } = parseReceipt(receipt);
+  const sealed = sealMessage(messageOf({ text, lang, about, documents }), boxKey, { bucket, ephemeralSecret });
+  const body = { report: reportId, sealed, box_key: boxKey };
+  return signEvent({ kind: 'report.followup', group, author: key, net, ts, body, refs: [reportId] }, seed);
+}
+
+/** A reply in one form: [id, author, status, ts, sealed | null], or null
+ * when it is an event of another kind or report. */
+function replyFields(reply, reportId) {
+  if (isBytes(reply)) reply = parseEvent(reply);
+  if (reply && typeof reply.kind === 'string') {
+    const body = reply.body;
+    if (reply.kind !== 'report.reply' || !isBytes(body.report) || !equal(body.report, reportId)) return null;
+    return [reply.id, reply.author, body.status, reply.ts, body.sealed ?? null];
+  }
+  if (!reply || typeof reply.id !== 'string') throw fail('bad_argument', 'a reply is an event or the node\'s JSON of one');
+  const sealed = reply.sealed === null || reply.sealed === undefined ? null : fromHex(reply.sealed);
+  return [fromHex(reply.id), fromHex(reply.author), reply.status, reply.ts, sealed];
+}
+
+/**
+ * The replies to one's report, opened with its receipt (specs/
+ * accountability.md 7.7, as protocol/reports.py `read_replies`): each
+ * {id, author (hex), status, ts, message (the opened message, or null),
+ * error (null, or why its box did not open: a bad reply does not hide the
+ * others)}, in key order (ts, id). Why: only the holder of the receipt
+ * can read what the oversight group wrote to the reporter.
+ *
+ * `replies` is the report as the node shows it (/v1/reports/{id}: its
+ * `receipt` is then checked against the receipt's key, Error code
+ * `wrong_receipt`, and its `replies` are read), or a list of the replies
+ * the state applied: `report.reply` events (parsed, or raw bytes; those of
+ * other reports are skipped) or the node's JSON of them ({id, author,
+ * status, ts, sealed: hex or null}). The events' signatures are the
+ * node's business, as their standing is.
+ * @param {string | object} receipt
+ * @param {object[] | {receipt: string, replies: object[]}} replies
+ * @returns {{id: string, author: string, status: string, ts: number, message: object | null, error: string | null}[]}
+ */
+export function readReplies(receipt, replies) {
+  const { reportId, seed, key } = parseReceipt(receipt);
+  if (!Array.isArray(replies)) {
+    if (!replies || !Array.isArray(replies.replies)) throw fail('bad_argument', 'replies: a list, or the node\'s report');
+    if (typeof replies.receipt === 'string' && replies.receipt.toLowerCase() !== toHex(key)) {
+      throw fail('wrong_receipt', "this receipt's key is not the report's");
+    }
+    if (typeof replies.id === 'string' && replies.id.toLowerCase() !== toHex(reportId)) {
+      throw fail('wrong_receipt', 'this receipt is for another report');
+    }
+    replies = replies.replies;
+  }
+  const secret = boxSecretFor(seed);
+  try {
+    const found = replies.map((reply) => replyFields(reply, reportId)).filter((fields) => fields !== null);
+    found.sort((a, b) => (a[3] !== b[3] ? (a[3] < b[3] ? -1 : 1) : compare(a[0], b[0])));
+    return found.map(([id, author, status, ts, sealed]) => {
+      let message = null;
+      let error = null;
+      if (sealed !== null) {
+        try {
+          message = openMessage(sealed, secret);
+        } catch (problem) {
+          error = `${problem.code}: ${problem.message}`;
+        }
+      }
+      return { id: toHex(id), author: toHex(author), status, ts, message, error };
+    });
+  } finally {
+    secret.fill(0);
+  }
+}
+
+/**
+ * The private box key in a member's share of an `oversight.key`
+ * (specs/accountability.md 7.2, as protocol/reports.py `open_share`),
+ * opened with the member's seed. With `boxKey` (the event's box_key), it
+ * must be that key's private half: Error code `bad_shares` otherwise (only
+ * the share's member can tell, and SHOULD say so). Throws `cannot_open`
+ * when the share is not sealed to this member. Why: a member of an
+ * oversight group reads reports with it (`openReport`).
+ * @param {Uint8Array} shareSealed the share's `sealed` (80 bytes)
+ * @param {Uint8Array} memberSeed
+ * @param {Uint8Array} [boxKey]
+ * @returns {Uint8Array} the 32-byte X25519 private box key
+ */
+export function openShare(shareSealed, memberSeed, boxKey) {
+  const memberSecret = boxSecretFor(memberSeed);
+  let secret;
+  try {
+    secret = openBox(shareSealed, memberSecret);
+  } finally {
+    memberSecret.fill(0);
+  }
+  if (secret.length !== 32) throw fail('bad_shares', 'a share holds a 32-byte private key');
+  if (boxKey !== undefined && !equal(x25519.getPublicKey(secret), bytesArg(boxKey, 'boxKey', 32))) {
+    throw fail('bad_shares', 'the share does not hold the published box key');
+  }
+  return secret;
+}
+
+/**
+ * What a report or a follow-up says (their bodies have the same
+ * `sealed` and `box_key`), for a member of the oversight group holding the
+ * private box key (protocol/reports.py `open_report`). Throws
+ * `wrong_box_key` (sealed to another box key), `cannot_open`, `bad_body`.
+ * Why: the oversight group's reading; and the vectors' boxes are checked
+ * with it.
+ * @param {{sealed: Uint8Array, box_key: Uint8Array}} body
+ * @param {Uint8Array} boxPrivateKey
+ */
+export function openReport(body, boxPrivateKey) {
+  bytesArg(boxPrivateKey, 'boxPrivateKey', 32);
+  if (!isBytes(body?.box_key) || !equal(x25519.getPublicKey(boxPrivateKey), body.box_key)) {
+    throw fail('wrong_box_key', 'sealed to another box key');
+  }
+  return openMessage(body.sealed, boxPrivateKey);
+}
+
+// ---------------------------------------------------------------------------
 // The seed kept in the browser under a passphrase (WebCrypto only)
 
 const SEALED_FORMAT = 'ayllu-web-seed';
@@ -1080,21 +1618,27 @@ export async function openSeed(sealed, passphrase) {
 // ---------------------------------------------------------------------------
 // The member's key file (specs/keys.md; protocol/keys.py)
 
-/**
- * The seed in what a member pastes or loads: the key file that `ayllu
- * member keygen` writes (specs/keys.md: JSON with format "ayllu-key",
- * version 1, type "ed25519", public, seed; the seed must give the public
- * key), or a bare seed of 64 hex digits. A sealed key file (`--seal`,
- * Argon2id and XSalsa20-Poly1305) is refused with `.code =
- * "sealed_key_file"`; anything else with `.code = "bad_key_file"` (or
- * `"key_mismatch"` when the seed does not give the file's public key).
- * @param {string} text
- * @returns {Uint8Array} the 32-byte seed
- */
-export function parseMemberKey(text) {
+/** libsodium's crypto_pwhash_argon2id limits: a file's cost is refused
+ * above the "sensitive" one (specs/keys.md), below the smallest it takes. */
+const KDF_MAX_OPSLIMIT = 4;
+const KDF_MAX_MEMLIMIT = 1 << 30;
+const KDF_MIN_MEMLIMIT = 8192;
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+function keyFileHex(object, name, size) {
+  const value = object[name];
+  if (typeof value !== 'string' || value.length !== 2 * size || !/^[0-9a-fA-F]*$/.test(value)) {
+    throw fail('bad_key_file', `the key file's "${name}" must be ${size} bytes in hex`);
+  }
+  return fromHex(value);
+}
+
+/** What a key file (or a bare seed) holds, before any passphrase:
+ * {seed} or {sealed: {opslimit, memlimit, salt, nonce, ciphertext}, public}. */
+function readKeyFile(text) {
   if (typeof text !== 'string') throw fail('bad_key_file', 'a key is text');
   const trimmed = text.replace(/^\uFEFF/, '').trim();
-  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return fromHex(trimmed);
+  if (HEX64.test(trimmed)) return { seed: fromHex(trimmed) };
   let document;
   try {
     document = JSON.parse(trimmed);
@@ -1109,22 +1653,138 @@ export function parseMemberKey(text) {
   ) {
     throw fail('bad_key_file', 'not an ayllu-key version 1 ed25519 key file');
   }
-  if ('sealed' in document) {
-    throw fail(
-      'sealed_key_file',
-      'this key file is sealed with a passphrase; it cannot be read here: use a key file written without --seal, or its 64-hex-digit seed',
-    );
+  const claimed = keyFileHex(document, 'public', 32);
+  if (!Object.prototype.hasOwnProperty.call(document, 'sealed')) {
+    return { seed: keyFileHex(document, 'seed', 32), public: claimed };
   }
-  const field = (name) => {
-    const value = document[name];
-    if (typeof value !== 'string' || !/^[0-9a-fA-F]{64}$/.test(value)) {
-      throw fail('bad_key_file', `the key file's "${name}" must be 32 bytes in hex`);
-    }
-    return fromHex(value);
+  const sealed = document.sealed;
+  if (!isPlainObject(sealed) || sealed.kdf !== 'argon2id13') {
+    throw fail('bad_key_file', 'unknown sealing in the key file');
+  }
+  const { opslimit, memlimit } = sealed;
+  if (!Number.isInteger(opslimit) || opslimit < 1 || opslimit > KDF_MAX_OPSLIMIT) {
+    throw fail('bad_key_file', 'the Argon2id opslimit is out of range');
+  }
+  if (!Number.isInteger(memlimit) || memlimit < KDF_MIN_MEMLIMIT || memlimit > KDF_MAX_MEMLIMIT) {
+    throw fail('bad_key_file', 'the Argon2id memlimit is out of range');
+  }
+  return {
+    public: claimed,
+    sealed: {
+      opslimit,
+      memlimit,
+      salt: keyFileHex(sealed, 'salt', 16),
+      nonce: keyFileHex(sealed, 'nonce', 24),
+      ciphertext: keyFileHex(sealed, 'ciphertext', 48),
+    },
   };
-  const seed = field('seed');
-  if (!equal(publicKey(seed), field('public'))) {
+}
+
+/** The passphrase's bytes to try, in order: its UTF-8 as given (what the
+ * CLI hashes: the bytes typed, unnormalized), then its NFC and NFD forms
+ * where they differ (the same words typed on another keyboard). Only a
+ * passphrase with accents or the like has other forms. */
+function passphraseCandidates(passphrase) {
+  if (isBytes(passphrase)) return [passphrase];
+  const forms = new Set([passphrase, passphrase.normalize('NFC'), passphrase.normalize('NFD')]);
+  return [...forms].map((form) => utf8Encoder.encode(form));
+}
+
+/** libsodium's crypto_pwhash_argon2id parameters as @noble/hashes takes
+ * them: opslimit is t, memlimit bytes are m = floor(memlimit / 1024) KiB,
+ * one lane, version 0x13, 32 bytes out. */
+function argonOptions(sealed, onProgress) {
+  const options = { t: sealed.opslimit, m: Math.floor(sealed.memlimit / 1024), p: 1, version: 0x13, dkLen: 32 };
+  options.maxmem = options.m * 1024; // what it allocates; the limits cap it at 1 GiB
+  if (onProgress) options.onProgress = onProgress;
+  return options;
+}
+
+/** The seed in a sealed key file's secretbox under `key`, or null. */
+function openKeyBox(sealed, key) {
+  try {
+    return xsalsa20poly1305(key, sealed.nonce).decrypt(sealed.ciphertext);
+  } catch {
+    return null;
+  } finally {
+    key.fill(0);
+  }
+}
+
+function checkedSeed(seed, claimed) {
+  if (claimed !== undefined && !equal(publicKey(seed), claimed)) {
     throw fail('key_mismatch', "the key file's public key does not match its seed");
   }
   return seed;
+}
+
+function wantPassphrase(passphrase) {
+  if (passphrase === undefined || passphrase === null || passphrase === '' || (isBytes(passphrase) && passphrase.length === 0)) {
+    throw fail(
+      'sealed_key_file',
+      'this key file is sealed with a passphrase: give its passphrase (or use its 64-hex-digit seed)',
+    );
+  }
+  if (typeof passphrase !== 'string' && !isBytes(passphrase)) {
+    throw fail('bad_argument', 'a passphrase is a string (or its bytes)');
+  }
+}
+
+const badPassphrase = () => fail('bad_passphrase', 'wrong passphrase, or the key file is damaged');
+
+/**
+ * The seed in what a member pastes or loads: the key file that `ayllu
+ * member keygen` or `ayllu init` writes (specs/keys.md: JSON with format
+ * "ayllu-key", version 1, type "ed25519", public, and seed or sealed), or
+ * a bare seed of 64 hex digits. Why: a member signs in with the file the
+ * CLI gave them, and the seed never leaves the page.
+ *
+ * A sealed file (`--seal`: Argon2id of the passphrase, then
+ * XSalsa20-Poly1305, exactly as protocol/keys.py `decode_keyfile`) opens
+ * with `passphrase`: the UTF-8 bytes of the string as given, then of its
+ * NFC and NFD forms where they differ. Argon2id runs synchronously here, with the
+ * file's own cost (the CLI's is 64 MiB and 2 passes: about half a second
+ * in Node, some seconds on a slow phone, during which the page does not
+ * respond): a page should call `openMemberKey`, which does the same
+ * without blocking. Throws an Error with `.code`: `sealed_key_file` (sealed
+ * and no passphrase given), `bad_passphrase` (it does not open: a wrong
+ * passphrase or a damaged file), `key_mismatch` (the seed does not give
+ * the file's public key), `bad_key_file` (anything else, Argon2id costs
+ * above libsodium's "sensitive" ones included). A passphrase given with an
+ * unsealed file is ignored.
+ * @param {string} text
+ * @param {string | Uint8Array} [passphrase]
+ * @returns {Uint8Array} the 32-byte seed
+ */
+export function parseMemberKey(text, passphrase) {
+  const file = readKeyFile(text);
+  if (!file.sealed) return checkedSeed(file.seed, file.public);
+  wantPassphrase(passphrase);
+  for (const candidate of passphraseCandidates(passphrase)) {
+    const seed = openKeyBox(file.sealed, argon2id(candidate, file.sealed.salt, argonOptions(file.sealed)));
+    if (seed) return checkedSeed(seed, file.public);
+  }
+  throw badPassphrase();
+}
+
+/**
+ * `parseMemberKey` for a page: the same result and errors, but Argon2id
+ * yields to the browser every few milliseconds, so the page stays
+ * responsive (and can show `onProgress(fraction)`) while a sealed key
+ * file opens. Why: with the CLI's cost, a slow phone needs seconds.
+ * @param {string} text
+ * @param {string | Uint8Array} [passphrase]
+ * @param {{onProgress?: (fraction: number) => void}} [options]
+ * @returns {Promise<Uint8Array>} the 32-byte seed
+ */
+export async function openMemberKey(text, passphrase, { onProgress } = {}) {
+  const file = readKeyFile(text);
+  if (!file.sealed) return checkedSeed(file.seed, file.public);
+  wantPassphrase(passphrase);
+  for (const candidate of passphraseCandidates(passphrase)) {
+    const key = await argon2idAsync(candidate, file.sealed.salt, argonOptions(file.sealed, onProgress));
+    const seed = openKeyBox(file.sealed, key);
+    if (seed) return checkedSeed(seed, file.public);
+  }
+  throw badPassphrase();
 }

@@ -11,7 +11,8 @@
  *
  * `vectors` holds the parsed JSON files by name: `events`, `ring`,
  * `ballots` and `python` are required; `genesis`, `groups` and
- * `accountability` are checked when given.
+ * `accountability` are checked when given (the protected reports of
+ * accountability.json rebuilt byte for byte and their boxes opened).
  */
 
 const DEFAULT_BUNDLE = '../../static/ayllu-crypto.js';
@@ -36,8 +37,13 @@ export async function runVectorChecks(vectors, api) {
     checkPythonSignatures(t, vectors.python);
     checkPythonVotes(t, vectors.python);
     checkKeyFiles(t, vectors.python);
+    await checkSealedKeyFiles(t, vectors.python);
+    if (vectors.python.reports) checkPythonReports(t, vectors.python.reports);
+    else t.fail('python fixture: no reports');
   }
+  if (vectors?.accountability) checkReportVectors(t, vectors.accountability);
   checkEncoderRefusals(t);
+  checkBoxRefusals(t);
   await checkSealing(t);
   return { checked: state.checked, failed: state.failed };
 }
@@ -661,6 +667,7 @@ function checkPythonVotes(t, fixture) {
 function checkKeyFiles(t, fixture) {
   const { A, hex, same, attempt, refuses } = t;
   for (const file of fixture.key_files) {
+    if (file.passphrase !== undefined) continue; // checkSealedKeyFiles
     if (file.seed_hex) {
       same(`key file ${file.name}`, attempt(`key file ${file.name}`, () => hex(A.parseMemberKey(file.text))), file.seed_hex);
       same(`key file ${file.name}: bare seed`, hex(A.parseMemberKey(`  ${file.seed_hex.toUpperCase()}\n`)), file.seed_hex);
@@ -675,6 +682,543 @@ function checkKeyFiles(t, fixture) {
   refuses('parseMemberKey refuses other JSON', 'bad_key_file', () => A.parseMemberKey('{"format": "other"}'));
   refuses('parseMemberKey refuses a short seed', 'bad_key_file', () =>
     A.parseMemberKey(JSON.stringify({ format: 'ayllu-key', version: 1, type: 'ed25519', public: '00'.repeat(32), seed: '00'.repeat(31) })),
+  );
+}
+
+/** A sealed key file's JSON with `change` applied to it. */
+function alteredKeyFile(text, change) {
+  const document = JSON.parse(text);
+  change(document);
+  return JSON.stringify(document);
+}
+
+/** Other Unicode normal forms of a passphrase than the one given. */
+function otherForms(passphrase) {
+  return [...new Set([passphrase.normalize('NFC'), passphrase.normalize('NFD')])].filter((form) => form !== passphrase);
+}
+
+async function checkSealedKeyFiles(t, fixture) {
+  const { A, hex, ok, same, attempt, refuses, fail } = t;
+  const sealedFiles = fixture.key_files.filter((file) => file.passphrase !== undefined);
+  ok('key files: sealed ones at the CLI\'s cost and low cost', sealedFiles.some((f) => f.cost === 'cli') && sealedFiles.some((f) => f.cost === 'low'));
+  for (const file of sealedFiles) {
+    const what = `key file ${file.name}`;
+    refuses(`${what}: no passphrase`, 'sealed_key_file', () => A.parseMemberKey(file.text));
+    refuses(`${what}: an empty passphrase`, 'sealed_key_file', () => A.parseMemberKey(file.text, ''));
+    same(`${what}: opens (parseMemberKey)`, attempt(`${what}: parseMemberKey`, () => hex(A.parseMemberKey(file.text, file.passphrase))), file.seed_hex);
+    let progress = 0;
+    try {
+      const seed = await A.openMemberKey(file.text, file.passphrase, { onProgress: (fraction) => (progress = fraction) });
+      same(`${what}: opens (openMemberKey)`, hex(seed), file.seed_hex);
+      same(`${what}: openMemberKey reports its progress`, progress, 1);
+    } catch (error) {
+      fail(`${what}: openMemberKey threw ${error?.code ?? ''} ${error?.message}`);
+    }
+    if (file.cost === 'cli') continue; // the rest at low cost only
+    for (const form of otherForms(file.passphrase)) {
+      same(`${what}: the passphrase in another normal form`, attempt(`${what}: other form`, () => hex(A.parseMemberKey(file.text, form))), file.seed_hex);
+    }
+    const bytes = new TextEncoder().encode(file.passphrase);
+    same(`${what}: the passphrase as bytes`, attempt(`${what}: bytes`, () => hex(A.parseMemberKey(file.text, bytes))), file.seed_hex);
+    refuses(`${what}: a wrong passphrase`, 'bad_passphrase', () => A.parseMemberKey(file.text, `${file.passphrase}!`));
+    try {
+      await A.openMemberKey(file.text, 'not it');
+      fail(`${what}: openMemberKey with a wrong passphrase accepted it`);
+    } catch (error) {
+      same(`${what}: openMemberKey with a wrong passphrase`, error?.code, 'bad_passphrase');
+    }
+    const otherPublic = hex(A.publicKey(new Uint8Array(32).fill(9)));
+    refuses(`${what}: another public key`, 'key_mismatch', () =>
+      A.parseMemberKey(alteredKeyFile(file.text, (d) => (d.public = otherPublic)), file.passphrase),
+    );
+    refuses(`${what}: a damaged ciphertext`, 'bad_passphrase', () =>
+      A.parseMemberKey(alteredKeyFile(file.text, (d) => (d.sealed.ciphertext = d.sealed.ciphertext.replace(/^./, (c) => (c === '0' ? '1' : '0')))), file.passphrase),
+    );
+    const refusedCosts = [
+      ['opslimit above "sensitive"', (d) => (d.sealed.opslimit = 5)],
+      ['opslimit 0', (d) => (d.sealed.opslimit = 0)],
+      ['memlimit above "sensitive"', (d) => (d.sealed.memlimit = 2 ** 30 + 1024)],
+      ['memlimit below libsodium\'s least', (d) => (d.sealed.memlimit = 4096)],
+      ['another kdf', (d) => (d.sealed.kdf = 'argon2i13')],
+      ['a short salt', (d) => (d.sealed.salt = d.sealed.salt.slice(2))],
+      ['a short ciphertext', (d) => (d.sealed.ciphertext = d.sealed.ciphertext.slice(2))],
+      ['no public key', (d) => delete d.public],
+    ];
+    for (const [name, change] of refusedCosts) {
+      refuses(`${what}: ${name}`, 'bad_key_file', () => A.parseMemberKey(alteredKeyFile(file.text, change), file.passphrase));
+    }
+  }
+  const plain = fixture.key_files.find((file) => file.passphrase === undefined && file.seed_hex);
+  if (plain) {
+    same('key file: a passphrase with an unsealed file is ignored', hex(A.parseMemberKey(plain.text, 'whatever')), plain.seed_hex);
+    same('key file: openMemberKey reads an unsealed file', hex(await A.openMemberKey(plain.text)), plain.seed_hex);
+  }
+}
+
+// -- protected reports: python-fixture.json ------------------------------------
+
+/** A message from the fixture's typed form, as fileReport's fields. */
+function messageFields(A, typedMessage) {
+  return fromTyped(A, typedMessage);
+}
+
+function reportInput(A, c) {
+  const b = A.fromHex;
+  return {
+    reportRingKeys: c.ring_keys_hex.map(b),
+    reportRingEventId: b(c.ring_event_id_hex),
+    boxKey: b(c.box_key_hex),
+    group: b(c.group_hex),
+    net: b(c.net_hex),
+    ts: c.ts,
+    ...messageFields(A, c.message),
+    memberSeed: b(c.member_seed_hex),
+    oneTimeSeed: b(c.one_time_seed_hex),
+    receiptSeed: b(c.receipt_seed_hex),
+    nonceSeed: b(c.nonce_seed_hex),
+    ephemeralSecret: b(c.ephemeral_secret_hex),
+  };
+}
+
+/** The same message, compared by canonical encoding. */
+function sameMessage(t, what, got, wantTyped) {
+  const { A, hex, same, fail } = t;
+  if (got === null || got === undefined) return fail(`${what}: no message`);
+  same(what, hex(A.encodeCanonical(got)), hex(A.encodeCanonical(fromTyped(A, wantTyped))));
+}
+
+/** A report's ring signature over its ring (specs/accountability.md 7.4). */
+function reportRingHolds(A, report, ringKeys) {
+  const body = report.body;
+  const message = A.reportMessage(body.ring, report.author, report.group, body.box_key, body.receipt, body.sealed);
+  return A.ringVerify(ringKeys, body.receipt, message, body.sig);
+}
+
+function checkReadReplies(t, what, got, want) {
+  const { A, same, ok } = t;
+  same(`${what}: how many`, got.length, want.length);
+  want.forEach((reply, i) => {
+    const mine = got[i];
+    if (!mine) return;
+    same(`${what} ${i}: id`, mine.id, reply.id);
+    same(`${what} ${i}: author`, mine.author, reply.author);
+    same(`${what} ${i}: status`, mine.status, reply.status);
+    same(`${what} ${i}: ts`, mine.ts, reply.ts);
+    ok(`${what} ${i}: an error exactly when Python has one`, (mine.error !== null) === reply.error, `got ${mine.error}`);
+    if (reply.message === null) same(`${what} ${i}: no message`, mine.message, null);
+    else sameMessage(t, `${what} ${i}: message`, mine.message, reply.message);
+  });
+  ok(`${what}: a message or an error, never both`, got.every((r) => r.message === null || r.error === null));
+  void A;
+}
+
+function checkPythonReports(t, fixture) {
+  const { A, hex, bytes, ok, same, attempt, refuses } = t;
+  for (const c of fixture.reports) {
+    const what = `python report ${c.name}`;
+    const input = reportInput(A, c);
+    const made = attempt(`${what}: fileReport`, () => A.fileReport(input));
+    if (made) {
+      same(`${what}: bytes`, hex(made.raw), c.event_hex);
+      same(`${what}: id`, hex(made.id), c.id_hex);
+      same(`${what}: receipt`, made.receipt, c.receipt);
+    }
+    const report = attempt(`${what}: parseEvent`, () => A.parseEvent(bytes(c.event_hex)));
+    if (!report) continue;
+    const ring = A.parseEvent(bytes(c.ring_event_hex));
+    same(`${what}: the ring event's keys`, ring.body.keys.map(hex).join(), c.ring_keys_hex.join());
+    same(`${what}: ring signature`, reportRingHolds(A, report, ring.body.keys), true);
+    same(`${what}: refs the ring`, report.refs.map(hex).join(), c.ring_event_id_hex);
+    same(`${what}: bucket`, report.body.sealed.length - 48, c.bucket);
+    const opened = attempt(`${what}: openReport`, () => A.openReport(report.body, bytes(c.box_private_hex)));
+    if (opened) sameMessage(t, `${what}: opened`, opened, c.message);
+    const member = hex(A.publicKey(input.memberSeed));
+    ok(`${what}: the member's key is not in the event`, !c.event_hex.includes(member));
+    const receipt = attempt(`${what}: parseReceipt`, () => A.parseReceipt(c.receipt));
+    if (receipt) {
+      same(`${what}: receipt's report`, hex(receipt.reportId), c.id_hex);
+      same(`${what}: receipt's key is the report's`, hex(receipt.key), hex(report.body.receipt));
+      same(`${what}: receipt text round trip`, A.receiptText(receipt.reportId, receipt.seed), c.receipt);
+    }
+    // With fresh randomness: another event that verifies, opens, and whose receipt is its own.
+    const fresh = attempt(`${what}: random report`, () =>
+      A.fileReport({ ...input, oneTimeSeed: undefined, receiptSeed: undefined, nonceSeed: undefined, ephemeralSecret: undefined }),
+    );
+    if (fresh) {
+      const parsed = A.parseEvent(fresh.raw);
+      ok(`${what}: random report differs`, hex(fresh.raw) !== c.event_hex);
+      ok(`${what}: random report envelope verifies`, A.verifyEvent(parsed));
+      same(`${what}: random report ring signature`, reportRingHolds(A, parsed, input.reportRingKeys), true);
+      const mine = A.parseReceipt(fresh.receipt);
+      same(`${what}: random report receipt names it`, hex(mine.reportId), hex(fresh.id));
+      same(`${what}: random report receipt key`, hex(mine.key), hex(parsed.body.receipt));
+      ok(`${what}: random one-time and receipt keys are fresh`, hex(parsed.author) !== hex(report.author) && hex(mine.key) !== hex(report.body.receipt));
+      const again = attempt(`${what}: random report opens`, () => A.openReport(parsed.body, bytes(c.box_private_hex)));
+      if (again) sameMessage(t, `${what}: random report opened`, again, c.message);
+      ok(`${what}: random report does not name the member`, !hex(fresh.raw).includes(member));
+    }
+    if (c.bucket === 512) {
+      const big = attempt(`${what}: a larger bucket`, () => A.fileReport({ ...input, bucket: 8192 }));
+      if (big) {
+        const parsed = A.parseEvent(big.raw);
+        same(`${what}: a larger bucket's size`, parsed.body.sealed.length, 8192 + 48);
+        const opened8k = attempt(`${what}: a larger bucket opens`, () => A.openReport(parsed.body, bytes(c.box_private_hex)));
+        if (opened8k) sameMessage(t, `${what}: a larger bucket opened`, opened8k, c.message);
+      }
+    } else {
+      refuses(`${what}: a bucket too small`, 'too_long', () => A.fileReport({ ...input, bucket: 512 }));
+    }
+  }
+  const c = fixture.reports[0];
+  const base = reportInput(A, c);
+  refuses('fileReport refuses a member outside the ring', 'not_member', () => A.fileReport({ ...base, memberSeed: new Uint8Array(32).fill(7) }));
+  refuses('fileReport refuses the member key as one-time key', 'bad_argument', () => A.fileReport({ ...base, oneTimeSeed: base.memberSeed }));
+  refuses('fileReport refuses the member key as receipt key', 'bad_argument', () => A.fileReport({ ...base, receiptSeed: base.memberSeed }));
+  refuses('fileReport refuses one key for one-time and receipt', 'bad_argument', () => A.fileReport({ ...base, receiptSeed: base.oneTimeSeed }));
+  refuses('fileReport refuses a box key of small order', 'bad_box_key', () => A.fileReport({ ...base, boxKey: new Uint8Array(32) }));
+  refuses('fileReport refuses a non-canonical box key', 'bad_box_key', () => A.fileReport({ ...base, boxKey: new Uint8Array(32).fill(0xff) }));
+  refuses('fileReport refuses a bad language tag', 'bad_message', () => A.fileReport({ ...base, lang: 'ES' }));
+  refuses('fileReport refuses an empty text', 'bad_message', () => A.fileReport({ ...base, text: '' }));
+  refuses('fileReport refuses 20,001 characters', 'bad_message', () => A.fileReport({ ...base, text: 'a'.repeat(20001) }));
+  refuses('fileReport refuses a text beyond the largest bucket', 'too_long', () => A.fileReport({ ...base, text: '\u00f1'.repeat(12300) }));
+  refuses('fileReport refuses a document twice', 'bad_message', () => A.fileReport({ ...base, documents: [base.group, base.group] }));
+  refuses('fileReport refuses an unsorted ring', 'bad_ring', () => A.fileReport({ ...base, reportRingKeys: [...base.reportRingKeys].reverse() }));
+  refuses('sealMessage refuses an unknown field', 'bad_message', () => A.sealMessage({ text: 'a', lang: 'es', extra: 1 }, base.boxKey));
+  refuses('parseReceipt refuses a receipt of version 2', 'bad_receipt', () => A.parseReceipt(c.receipt.replace('receipt-1', 'receipt-2')));
+  refuses('parseReceipt refuses a short seed', 'bad_receipt', () => A.parseReceipt(c.receipt.slice(0, -2)));
+  same('parseReceipt takes a hand copy (upper case, white space)', attempt('parseReceipt hand copy', () => hex(A.parseReceipt(`  ${c.receipt.toUpperCase()}\n`).seed)), c.receipt_seed_hex);
+
+  for (const f of fixture.followups) {
+    const what = `python follow-up ${f.name}`;
+    const input = {
+      receipt: f.receipt,
+      boxKey: bytes(f.box_key_hex),
+      group: bytes(f.group_hex),
+      net: bytes(f.net_hex),
+      ts: f.ts,
+      ...messageFields(A, f.message),
+      ephemeralSecret: bytes(f.ephemeral_secret_hex),
+    };
+    const made = attempt(`${what}: followUp`, () => A.followUp(input));
+    if (made) {
+      same(`${what}: bytes`, hex(made.raw), f.event_hex);
+      same(`${what}: id`, hex(made.id), f.id_hex);
+    }
+    const copied = attempt(`${what}: from a hand copy of the receipt`, () => A.followUp({ ...input, receipt: `\t${f.receipt.toUpperCase()} \n` }));
+    if (copied) same(`${what}: from a hand copy of the receipt`, hex(copied.raw), f.event_hex);
+    const parsed = A.parseReceipt(f.receipt);
+    const fromParsed = attempt(`${what}: from a parsed receipt`, () => A.followUp({ ...input, receipt: parsed }));
+    if (fromParsed) same(`${what}: from a parsed receipt`, hex(fromParsed.raw), f.event_hex);
+    const event = A.parseEvent(bytes(f.event_hex));
+    same(`${what}: signed by the receipt key`, hex(event.author), hex(parsed.key));
+    same(`${what}: refs the report`, event.refs.map(hex).join(), hex(parsed.reportId));
+  }
+
+  for (const r of fixture.replies) checkPythonReplies(t, r);
+
+  const x = fixture.cross;
+  const boxPrivate = bytes(fixture.reports[0].box_private_hex);
+  const jsReport = attempt('cross: the bundle\'s report parses', () => A.parseEvent(bytes(x.js_report.event_hex)));
+  if (jsReport) {
+    const ring = A.parseEvent(bytes(x.js_report.ring_event_hex));
+    same('cross: the bundle\'s report id', hex(jsReport.id), x.js_report.id_hex);
+    same('cross: the bundle\'s report ring signature', reportRingHolds(A, jsReport, ring.body.keys), true);
+    const opened = attempt('cross: the bundle\'s report opens', () => A.openReport(jsReport.body, boxPrivate));
+    if (opened) sameMessage(t, 'cross: the bundle\'s report opened', opened, x.js_report.message);
+    const receipt = A.parseReceipt(x.js_report.receipt);
+    same('cross: the bundle\'s receipt key is the report\'s', hex(receipt.key), hex(jsReport.body.receipt));
+    same('cross: the bundle\'s receipt names the report', hex(receipt.reportId), x.js_report.id_hex);
+  }
+  const f = x.python_followup_with_js_receipt;
+  same('cross: Python followed up with the bundle\'s receipt', f.receipt, x.js_report.receipt);
+  const again = attempt('cross: the same follow-up from the bundle', () =>
+    A.followUp({
+      receipt: x.js_report.receipt,
+      boxKey: bytes(f.box_key_hex),
+      group: bytes(f.group_hex),
+      net: bytes(f.net_hex),
+      ts: f.ts,
+      ...messageFields(A, f.message),
+      ephemeralSecret: bytes(f.ephemeral_secret_hex),
+    }),
+  );
+  if (again) same('cross: the bundle makes Python\'s follow-up from the bundle\'s receipt', hex(again.raw), f.event_hex);
+  checkPythonReplies(t, x.python_replies_to_js_report);
+  const jf = x.js_followup_with_python_receipt;
+  const jsFollowup = attempt('cross: the bundle\'s follow-up parses', () => A.parseEvent(bytes(jf.event_hex)));
+  const pythonReport = A.parseEvent(bytes(jf.report_event_hex));
+  if (jsFollowup) {
+    same('cross: the bundle\'s follow-up is signed by Python\'s receipt key', hex(jsFollowup.author), hex(pythonReport.body.receipt));
+    same('cross: the bundle\'s follow-up refs the report', jsFollowup.refs.map(hex).join(), hex(pythonReport.id));
+    ok('cross: the bundle\'s follow-up envelope verifies', A.verifyEvent(jsFollowup));
+    const opened = attempt('cross: the bundle\'s follow-up opens', () => A.openReport(jsFollowup.body, boxPrivate));
+    if (opened) sameMessage(t, 'cross: the bundle\'s follow-up opened', opened, jf.message);
+  }
+  ok('cross: what Python checked', x.python_checked.length >= 5);
+}
+
+function checkPythonReplies(t, r) {
+  const { A, hex, bytes, same, attempt, refuses } = t;
+  const what = `python replies ${r.name}`;
+  const raws = r.events_hex.map(bytes);
+  const events = raws.map((raw) => A.parseEvent(raw));
+  const read = attempt(`${what}: readReplies`, () => A.readReplies(r.receipt, events));
+  if (read) checkReadReplies(t, what, read, r.read);
+  const fromRaw = attempt(`${what}: readReplies (raw, reversed)`, () => A.readReplies(r.receipt, [...raws].reverse()));
+  if (fromRaw) checkReadReplies(t, `${what} (raw, reversed)`, fromRaw, r.read);
+  // The node's JSON of the report (/v1/reports/{id}).
+  const receipt = A.parseReceipt(r.receipt);
+  const document = {
+    id: hex(receipt.reportId),
+    receipt: hex(receipt.key),
+    replies: events.map((e) => ({ id: hex(e.id), author: hex(e.author), status: e.body.status, ts: e.ts, sealed: e.body.sealed ? hex(e.body.sealed) : null })),
+  };
+  const fromJson = attempt(`${what}: readReplies (the node's JSON)`, () => A.readReplies(r.receipt, document));
+  if (fromJson) checkReadReplies(t, `${what} (the node's JSON)`, fromJson, r.read);
+  refuses(`${what}: another receipt's key`, 'wrong_receipt', () => A.readReplies(A.receiptText(receipt.reportId, new Uint8Array(32).fill(3)), document));
+  const others = attempt(`${what}: another report's receipt skips them`, () => A.readReplies(A.receiptText(new Uint8Array(32).fill(4), receipt.seed), events));
+  if (others) same(`${what}: another report's receipt skips them`, others.length, 0);
+  // The first reply's box, sealed again from its message.
+  const first = events[0];
+  const message = r.read[0].message && fromTyped(A, r.read[0].message);
+  if (message) {
+    const sealed = attempt(`${what}: sealMessage`, () =>
+      A.sealMessage(message, A.boxKeyFor(receipt.key), { ephemeralSecret: bytes(r.sealed_ephemeral_secret_hex) }),
+    );
+    if (sealed) same(`${what}: sealMessage rebuilds the reply's box`, hex(sealed), hex(first.body.sealed));
+  }
+}
+
+// -- protected reports: accountability.json ------------------------------------
+
+/**
+ * The reports scenario of accountability.json rebuilt from the builder's
+ * seeds (tests/vectors/accountability_vector_builder.py, tests/helpers):
+ * the box key's private half is SHA-256("oversight box key") (and
+ * SHA-256("another") for the key never published); report k's one-time
+ * and receipt seeds are those of the test keys "report one-time k" and
+ * "report receipt k" (SHA-256("test key " + name)), its nonce seed
+ * SHA-256("report nonce k"); the n-th sealed box's ephemeral key is
+ * crypto_box_seed_keypair(SHA-256("vector ephemeral n")), whose secret
+ * X25519 acts on as on boxSecretFor of that seed (both clamp SHA-512 of
+ * it). Every share, report, reply and follow-up is opened, and rebuilt
+ * byte for byte where the builder made it so.
+ */
+function checkReportVectors(t, file) {
+  const { A, hex, bytes, ok, same, attempt, refuses, fail } = t;
+  const scenario = file.scenarios.find((s) => s.events.some((e) => e.kind === 'report'));
+  if (!scenario) return fail('accountability: no scenario with reports');
+  const where = `accountability ${scenario.name}`;
+  const encoder = new TextEncoder();
+  const digest = (text) => sha256Js(encoder.encode(text));
+  const people = new BuilderSeeds(A).seedsOfPeople();
+  const events = scenario.events.map((entry) => ({ entry, event: attempt(`${where}: parse`, () => A.parseEvent(bytes(entry.event_hex))) }));
+  const byId = new Map(events.filter((e) => e.event).map(({ event }) => [hex(event.id), event]));
+  const probe = A.boxKeyFor(A.publicKey(digest('probe')));
+  const ephemerals = new Map();
+  for (let n = 1; n <= 48; n++) {
+    const secret = A.boxSecretFor(digest(`vector ephemeral ${n}`));
+    ephemerals.set(hex(A.sealBox(new Uint8Array(0), probe, secret).subarray(0, 32)), secret);
+  }
+  const ephemeralOf = (sealed) => ephemerals.get(hex(sealed.subarray(0, 32)));
+  const boxPrivate = digest('oversight box key');
+  const boxPrivates = [boxPrivate, digest('another')];
+  const openWithAny = (body) => {
+    for (const key of boxPrivates) {
+      try {
+        return A.openReport(body, key);
+      } catch (error) {
+        if (error.code !== 'wrong_box_key') throw error;
+      }
+    }
+    throw new Error('no known box key');
+  };
+  const published = Object.values(scenario.expected.report_keys ?? {}).flat();
+  ok(`${where}: a box key is published`, published.length > 0);
+  const receipts = new Map(); // receipt key hex -> seed
+  for (let k = 1; k <= 8; k++) {
+    const seed = digest(`test key report receipt ${k}`);
+    receipts.set(hex(A.publicKey(seed)), { seed, k });
+  }
+  let rebuilt = 0;
+  for (const [index, { entry, event }] of events.entries()) {
+    if (!event) continue;
+    const what = `${where} event ${index} (${entry.kind}, ${entry.outcome}${entry.reason ? ` ${entry.reason}` : ''})`;
+    const body = event.body;
+    if (entry.kind === 'oversight.key') {
+      const shares = [];
+      for (const [i, share] of body.shares.entries()) {
+        const seed = people.get(hex(share.member));
+        if (!seed) {
+          fail(`${what}: share ${i}: its member is no builder's person`);
+          continue;
+        }
+        const opened = attempt(`${what}: share ${i} opens`, () => A.openShare(share.sealed, seed, body.box_key));
+        if (opened) same(`${what}: share ${i} holds the box key's private half`, hex(opened), hex(boxPrivate));
+        const other = body.shares[(i + 1) % body.shares.length];
+        if (other !== share) refuses(`${what}: share ${i} is not another member's`, 'cannot_open', () => A.openShare(other.sealed, seed));
+        refuses(`${what}: share ${i} against another box key`, 'bad_shares', () => A.openShare(share.sealed, seed, probe));
+        const secret = ephemeralOf(share.sealed);
+        ok(`${what}: share ${i}'s ephemeral key is the builder's`, secret !== undefined);
+        if (!secret) continue;
+        const again = attempt(`${what}: share ${i} sealed again`, () => A.sealBox(boxPrivate, A.boxKeyFor(share.member), secret));
+        if (again) same(`${what}: share ${i} rebuilt byte for byte`, hex(again), hex(share.sealed));
+        shares.push({ member: share.member, sealed: again ?? share.sealed });
+        rebuilt += 1;
+      }
+      ok(`${what}: its box key is published`, published.includes(hex(body.box_key)));
+      const author = people.get(hex(event.author));
+      if (author) {
+        const remade = attempt(`${what}: signEvent`, () => A.signEvent({ ...event, body: { box_key: body.box_key, shares } }, author));
+        if (remade) same(`${what}: rebuilt byte for byte`, hex(remade.raw), entry.event_hex);
+      }
+    }
+    if (entry.kind === 'report') {
+      const message = attempt(`${what}: opens`, () => openWithAny(body));
+      if (message) {
+        same(`${what}: text`, message.text, 'El tesorero cobra comisiones.');
+        same(`${what}: lang`, message.lang, 'es');
+      }
+      const receipt = receipts.get(hex(body.receipt));
+      ok(`${what}: the receipt is a builder's`, receipt !== undefined);
+      if (entry.outcome === 'rejected' || !receipt || !message) continue;
+      let oneTimeSeed = null;
+      for (let k = 1; k <= 8 && !oneTimeSeed; k++) {
+        const seed = digest(`test key report one-time ${k}`);
+        if (hex(A.publicKey(seed)) === hex(event.author)) oneTimeSeed = seed;
+      }
+      const ring = byId.get(hex(body.ring));
+      const image = hex(body.sig.subarray(0, 32));
+      const reporter = ring?.body.keys.map((key) => people.get(hex(key))).find((seed) => seed && hex(A.keyImage(seed, body.receipt)) === image);
+      const ephemeralSecret = ephemeralOf(body.sealed);
+      ok(`${what}: seeds found`, Boolean(oneTimeSeed && ring && reporter && ephemeralSecret));
+      if (!(oneTimeSeed && ring && reporter && ephemeralSecret)) continue;
+      const made = attempt(`${what}: fileReport`, () =>
+        A.fileReport({
+          reportRingKeys: ring.body.keys,
+          reportRingEventId: ring.id,
+          boxKey: body.box_key,
+          group: event.group,
+          net: event.net,
+          ts: event.ts,
+          text: message.text,
+          lang: message.lang,
+          memberSeed: reporter,
+          oneTimeSeed,
+          receiptSeed: receipt.seed,
+          nonceSeed: digest(`report nonce ${receipt.k}`),
+          ephemeralSecret,
+        }),
+      );
+      if (made) {
+        same(`${what}: rebuilt byte for byte`, hex(made.raw), entry.event_hex);
+        same(`${what}: receipt`, made.receipt, `ayllu-receipt-1:${entry.id_hex}:${hex(receipt.seed)}`);
+        rebuilt += 1;
+      }
+    }
+    if (entry.kind === 'report.followup') {
+      const message = attempt(`${what}: opens`, () => openWithAny(body));
+      if (message) {
+        same(`${what}: text`, message.text, 'Tengo la boleta.');
+        same(`${what}: documents`, (message.documents ?? []).map(hex).join(), hex(Uint8Array.from({ length: 32 }, (_, i) => i)));
+      }
+      const receipt = receipts.get(hex(event.author));
+      if (entry.outcome === 'rejected') {
+        ok(`${what}: not signed by a receipt`, receipt === undefined);
+        continue;
+      }
+      const ephemeralSecret = ephemeralOf(body.sealed);
+      ok(`${what}: signed by a receipt, its ephemeral key the builder's`, Boolean(receipt && ephemeralSecret && message));
+      if (!(receipt && ephemeralSecret && message)) continue;
+      const made = attempt(`${what}: followUp`, () =>
+        A.followUp({
+          receipt: A.receiptText(body.report, receipt.seed),
+          boxKey: body.box_key,
+          group: event.group,
+          net: event.net,
+          ts: event.ts,
+          ...message,
+          ephemeralSecret,
+        }),
+      );
+      if (made) {
+        same(`${what}: rebuilt byte for byte`, hex(made.raw), entry.event_hex);
+        rebuilt += 1;
+      }
+    }
+    if (entry.kind === 'report.reply' && body.sealed) {
+      const report = byId.get(hex(body.report));
+      const receipt = report && receipts.get(hex(report.body.receipt));
+      if (!receipt) {
+        fail(`${what}: its report's receipt is no builder's`);
+        continue;
+      }
+      const text = A.receiptText(report.id, receipt.seed);
+      const [read] = attempt(`${what}: readReplies`, () => A.readReplies(text, [event])) ?? [];
+      if (!read) continue;
+      same(`${what}: error`, read.error, null);
+      same(`${what}: text`, read.message?.text, 'Lo investigamos. Guarde su recibo.');
+      const ephemeralSecret = ephemeralOf(body.sealed);
+      const author = people.get(hex(event.author));
+      ok(`${what}: its ephemeral key and author are the builder's`, Boolean(ephemeralSecret && author));
+      if (!(ephemeralSecret && author && read.message)) continue;
+      const sealed = attempt(`${what}: sealMessage`, () => A.sealMessage(read.message, A.boxKeyFor(report.body.receipt), { ephemeralSecret }));
+      if (sealed) same(`${what}: its box rebuilt`, hex(sealed), hex(body.sealed));
+      const remade = attempt(`${what}: signEvent`, () => A.signEvent({ ...event, body: { ...body, sealed } }, author));
+      if (remade) {
+        same(`${what}: rebuilt byte for byte`, hex(remade.raw), entry.event_hex);
+        rebuilt += 1;
+      }
+    }
+  }
+  // What a reporter reads from the node's JSON of the state (section 7.10).
+  for (const report of scenario.expected.reports ?? []) {
+    const receipt = receipts.get(report.receipt);
+    if (!receipt) {
+      fail(`${where}: report ${report.id}: its receipt is no builder's`);
+      continue;
+    }
+    const text = A.receiptText(bytes(report.id), receipt.seed);
+    const read = attempt(`${where}: report ${report.id}: readReplies from the state`, () => A.readReplies(text, report));
+    if (read) {
+      same(`${where}: report ${report.id}: replies read from the state`, read.length, report.replies.length);
+      read.forEach((reply, i) => {
+        same(`${where}: state reply ${i}: status`, reply.status, report.replies[i].status);
+        same(`${where}: state reply ${i}: opened`, reply.message === null, report.replies[i].sealed === null);
+        same(`${where}: state reply ${i}: error`, reply.error, null);
+      });
+    }
+    refuses(`${where}: report ${report.id}: another receipt key`, 'wrong_receipt', () =>
+      A.readReplies(A.receiptText(bytes(report.id), digest('not the receipt')), report),
+    );
+  }
+  ok(`${where}: shares, reports, replies and follow-ups rebuilt from the builder's seeds`, rebuilt >= 9, `only ${rebuilt}`);
+  return undefined;
+}
+
+/** Boxes and keys that no box can use. */
+function checkBoxRefusals(t) {
+  const { A, hex, same, attempt, refuses } = t;
+  const seed = new Uint8Array(32).fill(5);
+  const secret = A.boxSecretFor(seed);
+  const recipient = A.boxKeyFor(A.publicKey(seed));
+  const sealed = attempt('sealBox', () => A.sealBox(Uint8Array.of(1, 2, 3), recipient));
+  if (sealed) {
+    same('sealBox: 48 bytes more', sealed.length, 51);
+    same('openBox: round trip', attempt('openBox', () => hex(A.openBox(sealed, secret))), '010203');
+    const damaged = sealed.slice();
+    damaged[40] ^= 1;
+    refuses('openBox refuses a damaged box', 'cannot_open', () => A.openBox(damaged, secret));
+    refuses('openBox refuses another key', 'cannot_open', () => A.openBox(sealed, A.boxSecretFor(new Uint8Array(32).fill(6))));
+    const small = sealed.slice();
+    small.fill(0, 0, 32);
+    refuses('openBox refuses an ephemeral key of small order', 'cannot_open', () => A.openBox(small, secret));
+  }
+  refuses('openBox refuses 47 bytes', 'cannot_open', () => A.openBox(new Uint8Array(47), secret));
+  refuses('sealBox refuses a recipient of small order', 'bad_box_key', () => A.sealBox(Uint8Array.of(1), new Uint8Array(32)));
+  refuses('boxKeyFor refuses a key of small order', 'bad_key', () => A.boxKeyFor(new Uint8Array(32)));
+  refuses('boxKeyFor refuses a key of order 8', 'bad_key', () =>
+    A.boxKeyFor(A.fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05')),
   );
 }
 

@@ -23,27 +23,71 @@ component (A + T) under signatures made to pass, or not, the cofactorless
 equation.
 
 Key files are what protocol/keys.py ``encode_keyfile`` writes (as
-``ayllu member keygen`` does), plain and sealed.
+``ayllu member keygen`` does), plain and sealed (at a low cost, and at the
+CLI's own: Argon2id with 64 MiB and 2 passes), each with the passphrase
+that opens it, as protocol/keys.py ``decode_keyfile`` opens it.
+
+Protected reports (specs/accountability.md section 7) are what
+protocol/reports.py ``seal_report``, ``follow_up`` and ``reply_body`` make,
+signed as node/protected_reports.py signs them, from fixed seeds: the
+one-time, receipt and nonce seeds, and the sealed boxes' ephemeral secret
+keys (libsodium's ``crypto_box_seal`` draws those itself, so sealing goes
+through a SealedBox that takes them from a list instead, byte for byte
+libsodium's otherwise, as tests/vectors/accountability_vector_builder.py
+does). ``fileReport`` and ``followUp`` must give the events byte for byte,
+and ``readReplies`` what ``_read_reply`` reads. Then the receipts cross
+over: the built bundle (node/web/static/ayllu-crypto.js, run by ``node``)
+files a report with its own randomness and follows up a report of
+Python's with Python's receipt; this script checks them with Python's code
+(``check_report``, ``open_report``, ``receipt_from_text``,
+``check_followup``) and answers the JS report with a Python follow-up made
+from the JS receipt and a Python reply to it, which the checks read back
+in JS. So the bundle must be built before this script runs.
 
 Run from the repository root: .venv/bin/python node/web/js/test/make_python_fixture.py
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import random
+import subprocess
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import nacl.bindings
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import SigningKey
 
+import protocol.reports as reports_module
 from protocol import cbor
 from protocol.ballots import vote_body
 from protocol.errors import Rejected
-from protocol.event import Event, parse_event, sign, signature_holds
-from protocol.keys import encode_keyfile
+from protocol.event import Event, SignedEvent, parse_event, sign, signature_holds
+from protocol.keys import KDF_MEMLIMIT, KDF_OPSLIMIT, decode_keyfile, encode_keyfile
+from protocol.reports import (
+    Receipt,
+    Reply,
+    _read_reply,
+    box_key_for,
+    check_followup,
+    check_report,
+    follow_up,
+    open_report,
+    pad,
+    prepare_report_ring,
+    receipt_from_text,
+    receipt_to_text,
+    reply_body,
+    seal_report,
+)
 from protocol.ring import PreparedRing, RingSigner
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -244,6 +288,440 @@ def signature_cases() -> list[dict[str, Any]]:
     return cases
 
 
+def sealed_key_files(member: SigningKey) -> list[dict[str, Any]]:
+    """Sealed key files as ``ayllu member keygen --seal`` writes them: at
+    the CLI's cost (KDF_OPSLIMIT, KDF_MEMLIMIT) with a passphrase that is
+    not ASCII, and at a low cost with the decomposed (NFD) bytes of one, as
+    some keyboards type it."""
+    nfc = unicodedata.normalize("NFC", "Ñuñoa, kimsa qhapaq ñan")
+    nfd = unicodedata.normalize("NFD", "año de la quinua")
+    assert nfd != unicodedata.normalize("NFC", nfd)
+    cli = encode_keyfile(
+        member,
+        nfc.encode(),
+        salt=digest("cli salt")[:16],
+        nonce=digest("cli nonce")[:24],
+        opslimit=KDF_OPSLIMIT,
+        memlimit=KDF_MEMLIMIT,
+    ).decode()
+    decomposed = encode_keyfile(
+        member,
+        nfd.encode(),
+        salt=digest("nfd salt")[:16],
+        nonce=digest("nfd nonce")[:24],
+        opslimit=1,
+        memlimit=16384,
+    ).decode()
+    seed = bytes(member).hex()
+    return [
+        {
+            "name": "sealed key file, the CLI's cost",
+            "text": cli,
+            "passphrase": nfc,
+            "seed_hex": seed,
+            "cost": "cli",
+        },
+        {
+            "name": "sealed key file, NFD passphrase",
+            "text": decomposed,
+            "passphrase": nfd,
+            "seed_hex": seed,
+            "cost": "low",
+        },
+    ]
+
+
+# -- protected reports --
+
+
+class SeededSealedBox:
+    """``nacl.public.SealedBox`` whose ephemeral secret keys come from
+    ``SeededSealedBox.secrets`` in order, byte for byte libsodium's
+    ``crypto_box_seal`` otherwise: the ephemeral public key, then the box
+    with the nonce BLAKE2b-192(ephemeral || recipient). Opening is
+    libsodium's own."""
+
+    secrets: ClassVar[list[bytes]] = []
+
+    def __init__(self, key: PublicKey | PrivateKey) -> None:
+        self.key = key
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        secret = SeededSealedBox.secrets.pop(0)
+        recipient = bytes(self.key)
+        ephemeral = nacl.bindings.crypto_scalarmult_base(secret)
+        nonce = blake2b(ephemeral + recipient, digest_size=24, encoder=RawEncoder)
+        return ephemeral + nacl.bindings.crypto_box(plaintext, nonce, recipient, secret)
+
+    def decrypt(self, sealed: bytes) -> bytes:
+        assert isinstance(self.key, PrivateKey)
+        return SealedBox(self.key).decrypt(sealed)
+
+
+@contextlib.contextmanager
+def ephemeral(*secrets: bytes) -> Iterator[None]:
+    """Seal with these ephemeral secret keys, each once, in order."""
+    SeededSealedBox.secrets = list(secrets)
+    setattr(reports_module, "SealedBox", SeededSealedBox)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(reports_module, "SealedBox", SealedBox)  # noqa: B010
+    assert not SeededSealedBox.secrets, "a secret was left unused"
+
+
+NET = digest("web report fixture network")
+RING_SEEDS = [
+    bytes.fromhex(k["seed_hex"])
+    for k in json.loads((ROOT / "specs/vectors/ring.json").read_text())["keys"]
+]
+
+
+def ring_event(name: str, size: int, ts: int) -> tuple[SignedEvent, list[bytes]]:
+    """A ``report.ring`` of ``size`` of ring.json's keys, frozen by its
+    first member; and the seeds of its keys, in the ring's order."""
+    members = sorted((bytes(SigningKey(s).verify_key), s) for s in RING_SEEDS[: size + 1])[:size]
+    keys = [public for public, _ in members]
+    founder = SigningKey(members[0][1])
+    group = digest(f"web report fixture ring group {name}")
+    event = sign(
+        Event(kind="report.ring", group=group, author=keys[0], net=NET, ts=ts, body={"keys": keys}),
+        founder,
+    )
+    return event, [seed for _, seed in members]
+
+
+def box_of(name: str) -> tuple[PrivateKey, bytes]:
+    private = PrivateKey(digest(f"web report fixture box key {name}"))
+    return private, bytes(private.public_key)
+
+
+def signed(
+    kind: str, key: SigningKey, group: bytes, ts: int, body: dict[str, Any], refs: list[bytes]
+) -> SignedEvent:
+    event = sign(
+        Event(
+            kind=kind,
+            group=group,
+            author=bytes(key.verify_key),
+            net=NET,
+            ts=ts,
+            body=body,
+            refs=tuple(sorted(refs)),
+        ),
+        key,
+    )
+    assert parse_event(event.raw).id == event.id
+    return event
+
+
+def text_of_size(size: int, lang: str) -> str:
+    """A text whose message encodes to exactly ``size`` bytes."""
+    for length in range(1, size):
+        if len(cbor.encode({"text": "a" * length, "lang": lang})) == size:
+            return "a" * length
+    raise AssertionError(size)
+
+
+REPORT_CASES: list[tuple[str, int, int, dict[str, Any]]] = [
+    ("short_ring_5", 5, 2, {"text": "El tesorero cobra comisiones.", "lang": "es"}),
+    (
+        "about_documents_ring_1",
+        1,
+        0,
+        {
+            "text": "Qullqi chinkarqan: \U0001f4b8 \u00f1 \u2014",
+            "lang": "qu",
+            "about": digest("web report fixture about"),
+            "documents": [digest("document 2"), digest("document 1")],
+        },
+    ),
+    ("page_bucket_ring_12", 12, 11, {"text": "Jach'a qullqi chhaqtayi. " * 30, "lang": "ay-PE"}),
+    ("fills_512_ring_3", 3, 0, {"text": text_of_size(511, "es"), "lang": "es"}),
+    ("spills_to_2048_ring_3", 3, 1, {"text": text_of_size(512, "es"), "lang": "es"}),
+]
+
+
+def report_case(
+    name: str, size: int, signer: int, message: dict[str, Any], ts: int
+) -> tuple[dict[str, Any], SignedEvent, SignedEvent, Receipt, PrivateKey]:
+    ring, seeds = ring_event(name, size, ts - 1000)
+    box, box_key = box_of(name)
+    group = digest(f"web report fixture oversight {name}")
+    one_time = SigningKey(digest(f"web report fixture one-time {name}"))
+    receipt_key = SigningKey(digest(f"web report fixture receipt {name}"))
+    nonce_seed = digest(f"web report fixture nonce {name}")
+    secret = digest(f"web report fixture ephemeral {name}")
+    member = SigningKey(seeds[signer])
+    with ephemeral(secret):
+        body = seal_report(ring, member, one_time, group, box_key, receipt_key, message, nonce_seed)
+    event = signed("report", one_time, group, ts, body, [ring.id])
+    check_report(event, ring, prepare_report_ring(ring, event))
+    assert open_report(body, box) == message
+    receipt = Receipt(event.id, bytes(receipt_key))
+    assert bytes(member.verify_key) not in event.raw
+    case = {
+        "name": name,
+        "ring_event_hex": ring.raw.hex(),
+        "ring_keys_hex": [k.hex() for k in ring.event.body["keys"]],
+        "ring_seeds_hex": [seed.hex() for seed in seeds],
+        "ring_event_id_hex": ring.id.hex(),
+        "box_key_hex": box_key.hex(),
+        "box_private_hex": bytes(box).hex(),
+        "group_hex": group.hex(),
+        "net_hex": NET.hex(),
+        "ts": ts,
+        "message": typed(message),
+        "member_seed_hex": seeds[signer].hex(),
+        "one_time_seed_hex": bytes(one_time).hex(),
+        "receipt_seed_hex": bytes(receipt_key).hex(),
+        "nonce_seed_hex": nonce_seed.hex(),
+        "ephemeral_secret_hex": secret.hex(),
+        "event_hex": event.raw.hex(),
+        "id_hex": event.id.hex(),
+        "receipt": receipt_to_text(receipt),
+        "bucket": len(body["sealed"]) - 48,
+    }
+    return case, ring, event, receipt, box
+
+
+def python_followup(
+    name: str,
+    receipt: Receipt,
+    report: SignedEvent,
+    box_key: bytes,
+    message: dict[str, Any],
+    ts: int,
+) -> dict[str, Any]:
+    secret = digest(f"web report fixture follow-up ephemeral {name}")
+    with ephemeral(secret):
+        body = follow_up(receipt, box_key, message)
+    event = signed("report.followup", receipt.key, report.group, ts, body, [receipt.report_id])
+    check_followup(event, report)
+    return {
+        "name": name,
+        "receipt": receipt_to_text(receipt),
+        "box_key_hex": box_key.hex(),
+        "group_hex": report.group.hex(),
+        "net_hex": NET.hex(),
+        "ts": ts,
+        "message": typed(message),
+        "ephemeral_secret_hex": secret.hex(),
+        "event_hex": event.raw.hex(),
+        "id_hex": event.id.hex(),
+    }
+
+
+def python_replies(name: str, report: SignedEvent, receipt: Receipt, ts: int) -> dict[str, Any]:
+    """Replies to ``report`` as the oversight group writes them (and some
+    badly written), with what ``_read_reply`` reads of each."""
+    author = SigningKey(RING_SEEDS[-1])
+    receipt_box = box_key_for(bytes(receipt.key.verify_key))
+    other_box = box_of(f"{name} other")[1]
+    answer = {"text": "Lo investigamos. Guarde su recibo.", "lang": "es"}
+    secrets = [digest(f"web report fixture reply ephemeral {name} {n}") for n in range(4)]
+    with ephemeral(*secrets[:1]):
+        bodies = [
+            reply_body(report.id, "investigating", report.event.body["receipt"], answer),
+            reply_body(report.id, "received", report.event.body["receipt"]),
+        ]
+    with ephemeral(*secrets[1:]):
+        to_receipt = SeededSealedBox(PublicKey(receipt_box))
+        to_other = SeededSealedBox(PublicKey(other_box))
+        for status, sealed in (
+            # Not padded: a box of zeros.
+            ("dismissed", to_receipt.encrypt(bytes(512))),
+            # Padded, but no message: it lacks "lang".
+            ("referred", to_receipt.encrypt(pad(cbor.encode({"text": "x"})))),
+            # Sealed to another key than the receipt's.
+            ("resolved", to_other.encrypt(pad(cbor.encode(answer)))),
+        ):
+            bodies.append({"report": report.id, "status": status, "sealed": sealed})
+    events = [
+        signed("report.reply", author, report.group, ts + n, body, [report.id])
+        for n, body in enumerate(bodies)
+    ]
+    private = receipt.key.to_curve25519_private_key()
+    read = []
+    for event in events:
+        body = event.event.body
+        reply = Reply(event.id, event.author, event.ts, body["status"], body.get("sealed"))
+        result = _read_reply(reply, private)
+        read.append(
+            {
+                "id": result["id"],
+                "author": result["author"],
+                "status": result["status"],
+                "ts": result["ts"],
+                "message": None if result["message"] is None else typed(result["message"]),
+                "error": result["error"] is not None,
+            }
+        )
+    assert [r["error"] for r in read] == [False, False, True, True, True]
+    return {
+        "name": name,
+        "receipt": receipt_to_text(receipt),
+        "sealed_ephemeral_secret_hex": secrets[0].hex(),
+        "events_hex": [event.raw.hex() for event in events],
+        "read": read,
+    }
+
+
+BUNDLE = ROOT / "node/web/static/ayllu-crypto.js"
+
+
+def run_bundle(task: dict[str, Any]) -> dict[str, Any]:
+    script = r"""
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const A = await import(pathToFileURL(process.env.AYLLU_BUNDLE).href);
+const input = JSON.parse(readFileSync(0, 'utf8'));
+const b = (hex) => A.fromHex(hex);
+const r = input.report;
+const report = A.fileReport({
+  reportRingKeys: r.ring_keys_hex.map(b), reportRingEventId: b(r.ring_event_id_hex),
+  boxKey: b(r.box_key_hex), group: b(r.group_hex), net: b(r.net_hex), ts: r.ts,
+  text: r.text, lang: r.lang, memberSeed: b(r.member_seed_hex),
+});
+const f = input.followup;
+const followup = A.followUp({
+  receipt: f.receipt, boxKey: b(f.box_key_hex), group: b(f.group_hex), net: b(f.net_hex),
+  ts: f.ts, text: f.text, lang: f.lang,
+});
+console.log(JSON.stringify({
+  report: { event_hex: A.toHex(report.raw), id_hex: A.toHex(report.id), receipt: report.receipt },
+  followup: { event_hex: A.toHex(followup.raw), id_hex: A.toHex(followup.id) },
+}));
+"""
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        input=json.dumps(task),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AYLLU_BUNDLE": str(BUNDLE)},
+    )
+    made: dict[str, Any] = json.loads(done.stdout)
+    return made
+
+
+def crossing(
+    ring: SignedEvent,
+    seeds: list[bytes],
+    box: PrivateKey,
+    group: bytes,
+    python_report: SignedEvent,
+    python_receipt: Receipt,
+) -> dict[str, Any]:
+    """Receipts across: a report and receipt made by the bundle, checked and
+    answered by Python; a follow-up made by the bundle from a Python
+    receipt, checked by Python."""
+    box_key = bytes(box.public_key)
+    message = {"text": "Firmaron la compra sin asamblea.", "lang": "es"}
+    more = {"text": "La boleta lleva otra fecha.", "lang": "es"}
+    ts = 1_767_300_000_000
+    made = run_bundle(
+        {
+            "report": {
+                "ring_keys_hex": [k.hex() for k in ring.event.body["keys"]],
+                "ring_event_id_hex": ring.id.hex(),
+                "box_key_hex": box_key.hex(),
+                "group_hex": group.hex(),
+                "net_hex": NET.hex(),
+                "ts": ts,
+                "member_seed_hex": seeds[1].hex(),
+                **message,
+            },
+            "followup": {
+                "receipt": receipt_to_text(python_receipt),
+                "box_key_hex": box_key.hex(),
+                "group_hex": python_report.group.hex(),
+                "net_hex": NET.hex(),
+                "ts": ts + 1,
+                **more,
+            },
+        }
+    )
+    # The bundle's report, by Python's rules, and its receipt read by Python.
+    js_report = parse_event(bytes.fromhex(made["report"]["event_hex"]))
+    assert js_report.id.hex() == made["report"]["id_hex"]
+    check_report(js_report, ring, prepare_report_ring(ring, js_report))
+    assert open_report(js_report.event.body, box) == message
+    js_receipt = receipt_from_text(made["report"]["receipt"])
+    assert js_receipt.report_id == js_report.id
+    assert bytes(js_receipt.key.verify_key) == js_report.event.body["receipt"]
+    assert all(seed not in js_report.raw for seed in seeds)
+    # Python follows the bundle's report up with the bundle's receipt, and replies to it.
+    followup = python_followup(
+        "with the bundle's receipt", js_receipt, js_report, box_key, more, ts + 2
+    )
+    replies = python_replies("to the bundle's report", js_report, js_receipt, ts + 3)
+    # The bundle's follow-up with Python's receipt, by Python's rules.
+    js_followup = parse_event(bytes.fromhex(made["followup"]["event_hex"]))
+    check_followup(js_followup, python_report)
+    assert open_report(js_followup.event.body, box) == more
+    return {
+        "js_report": {
+            **made["report"],
+            "message": typed(message),
+            "ring_event_hex": ring.raw.hex(),
+        },
+        "python_followup_with_js_receipt": followup,
+        "python_replies_to_js_report": replies,
+        "js_followup_with_python_receipt": {
+            **made["followup"],
+            "report_event_hex": python_report.raw.hex(),
+            "message": typed(more),
+        },
+        "python_checked": [
+            "check_report(js report)",
+            "open_report(js report) == message",
+            "receipt_from_text(js receipt) is the report's",
+            "check_followup(js follow-up, python report)",
+            "open_report(js follow-up) == message",
+        ],
+    }
+
+
+def report_fixture() -> dict[str, Any]:
+    reports = []
+    followups = []
+    replies = []
+    made = []
+    for n, (name, size, signer, message) in enumerate(REPORT_CASES):
+        case, ring, event, receipt, box = report_case(
+            name, size, signer, message, 1_767_223_000_000 + 10_000 * n
+        )
+        reports.append(case)
+        made.append((ring, event, receipt, box))
+    for n in (0, 1):
+        ring, event, receipt, box = made[n]
+        more = {"text": "Tengo la boleta.", "lang": "es", "documents": [bytes(range(32))]}
+        followups.append(
+            python_followup(
+                REPORT_CASES[n][0], receipt, event, bytes(box.public_key), more, event.ts + 5_000
+            )
+        )
+    # The oversight group's new box key: a follow-up goes to the current one.
+    ring, event, receipt, _ = made[0]
+    rotated = box_of("rotated")[1]
+    followups.append(
+        python_followup(
+            "to a newer box key",
+            receipt,
+            event,
+            rotated,
+            {"text": "Otra cosa.", "lang": "es"},
+            event.ts + 6_000,
+        )
+    )
+    replies.append(python_replies(REPORT_CASES[0][0], event, receipt, event.ts + 1_000))
+    ring_seeds = [bytes.fromhex(seed) for seed in reports[0]["ring_seeds_hex"]]
+    group = bytes.fromhex(reports[0]["group_hex"])
+    cross = crossing(ring, ring_seeds, made[0][3], group, event, receipt)
+    return {"reports": reports, "followups": followups, "replies": replies, "cross": cross}
+
+
 def main() -> None:
     cases = [
         case("single_choice_ring_5", 5, 2, [1], 1_767_222_000_000),
@@ -267,8 +745,21 @@ def main() -> None:
     ).decode()
     key_files = [
         {"name": "plain key file", "text": plain, "seed_hex": bytes(member).hex()},
-        {"name": "sealed key file", "text": sealed, "code": "sealed_key_file"},
+        {
+            "name": "sealed key file",
+            "text": sealed,
+            "passphrase": "correct horse",
+            "seed_hex": bytes(member).hex(),
+            "cost": "low",
+        },
+        *sealed_key_files(member),
     ]
+    for file in key_files:
+        passphrase = file.get("passphrase")
+        opened = decode_keyfile(
+            file["text"].encode(), None if passphrase is None else passphrase.encode()
+        )
+        assert bytes(opened).hex() == file["seed_hex"]
     document = {
         "description": (
             "What the Python protocol code makes from fixed inputs "
@@ -276,13 +767,17 @@ def main() -> None:
             "vote_body and protocol/event.py sign (voteEvent must give event_hex byte "
             "for byte), canonical CBOR and decoding verdicts by protocol/cbor.py, "
             "signature verdicts by protocol/event.py signature_holds (libsodium), key "
-            "files by protocol/keys.py encode_keyfile."
+            "files by protocol/keys.py encode_keyfile (sealed ones with their "
+            "passphrase), protected reports, follow-ups and replies by "
+            "protocol/reports.py from fixed seeds, and receipts crossing between the "
+            "bundle and Python."
         ),
         "votes": cases,
         "cbor": cbor_cases,
         "decoding": decoding_cases(),
         "signatures": signature_cases(),
         "key_files": key_files,
+        "reports": report_fixture(),
     }
     OUT.write_text(json.dumps(document, indent=1) + "\n")
 
