@@ -64,16 +64,19 @@ def _people(tree: Tree, group: bytes) -> list[bytes]:
     return [key for child in tree.children[group] for key in _people(tree, child)]
 
 
-def build(levels: int, fanout: int, size: int) -> tuple[Scenario, int, list[SignedEvent]]:
-    """The network and its ballot; returns the scenario, the index of the
-    first timed event, and the timed events (votes and results)."""
+def build(
+    levels: int, fanout: int, size: int, counting: int | None = None
+) -> tuple[Scenario, int, list[SignedEvent]]:
+    """The network and its ballot, counted at ``counting`` (by default a
+    client's default, min(levels, 3)); returns the scenario, the index of
+    the first timed event, and the timed events (votes and results)."""
     s = Scenario(root_level=levels)
     tree = build_tree(s, fanout=fanout, size=size)
     everyone = [person for members in tree.members.values() for person in members]
     proposal = s.propose(everyone[0], s.net)
     for supporter in everyone[: -(-len(everyone) // 5)]:
         s.support(supporter, proposal)
-    counting = min(levels, 3)
+    counting = min(levels, 3) if counting is None else counting
     ballot = open_ballot(
         s, s.founder, s.net, counting_level=counting, options=("arí", "manam"), proposal=proposal.id
     )

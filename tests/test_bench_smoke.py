@@ -115,3 +115,23 @@ def test_accountability_bench_prints_its_figures() -> None:
     assert (figures["spends"], figures["reports"], figures["ring_size"]) == (200, 3, 10)
     assert abs(figures["ledger_ratio"] - figures["spends_per_s"] / figures["verify_per_s"]) < 0.01
     assert figures["reports_per_s"] > 0 and figures["ring_checks_per_s"] > 0
+
+
+def test_web_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "web.py"), "--requests", "5", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    figures = json.loads(done.stdout)
+    assert (figures["groups"], figures["voters"]) == (31, 125)
+    assert figures["pages_per_s"] > 0 and figures["json_per_s"] > 0
+    expected = figures["pages_per_s"] / figures["json_per_s"]
+    assert abs(figures["render_ratio"] - expected) < 0.01 * max(1.0, expected)
+    sizes = figures["bytes"]
+    assert all(0 < size["gzip"] <= size["raw"] + 64 for size in sizes.values())
+    static = ("/static/style.css", "/static/app.js", "/static/ayllu-crypto.js")
+    page = next(path for path in sizes if path.startswith("/b/"))
+    assert figures["first_visit_gzip_bytes"] == sum(sizes[p]["gzip"] for p in (page, *static))
