@@ -159,6 +159,12 @@ def _node_options(
             help="Connections kept at most, beyond which the least useful are closed.",
         ),
         click.option(
+            "--deny-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Peers to refuse, one peer id per line ('#' comments), read again "
+            "whenever it changes: not dialled, disconnected, nothing taken from them.",
+        ),
+        click.option(
             "--passphrase-file",
             type=click.File("rb"),
             help="The passphrase of sealed node keys, on this file's first line (else asked for).",

@@ -103,6 +103,11 @@ class GossipConfig:
     publish_threshold: float = -50.0
     gossip_threshold: float = -25.0
     graylist_threshold: float = -80.0
+    #: Below this score the node bans the peer (node/peer_gate.py): six
+    #: invalid events, or a flood of eleven messages past the rate limit.
+    #: (Gossipsub prunes such a peer from its meshes before its score
+    #: reaches the graylist, so the ban comes first.)
+    ban_threshold: float = -50.0
 
 
 class Gossip:

@@ -58,7 +58,7 @@ class Link:
     #: dialled, or "existing" when a connection was up before
     #: the node dialled (the peer dialled, or the DHT did).
     reached_by: str = ""
-    state: str = "idle"  # idle | dialling | connected | backoff | no-address
+    state: str = "idle"  # idle | dialling | connected | backoff | no-address | refused
     failures: int = 0
     next_try: float = 0.0
     last_error: str = ""
@@ -83,9 +83,15 @@ class Link:
 class Links:
     """Keeps the wanted links up; ``on_connected`` hears of each new one."""
 
-    def __init__(self, host: IHost, on_connected: Callable[[ID], None]) -> None:
+    def __init__(
+        self,
+        host: IHost,
+        on_connected: Callable[[ID], None],
+        refused: Callable[[ID], str | None] = lambda _peer: None,
+    ) -> None:
         self._host = host
         self._on_connected = on_connected
+        self._refused = refused
         self.links: dict[ID, Link] = {}
         self._dials = trio.CapacityLimiter(MAX_CONCURRENT_DIALS)
         self._random = random.Random()
@@ -134,6 +140,13 @@ class Links:
         now = trio.current_time()
         live = set(self._host.get_connected_peers())
         for link in self.links.values():
+            why = self._refused(link.peer)
+            if why is not None:
+                # Not dialled; the node closes what connection there is.
+                link.state, link.last_error = "refused", why
+                continue
+            if link.state == "refused":
+                link.state, link.next_try = "idle", now
             if link.peer in live:
                 if link.state not in ("connected", "dialling"):
                     link.reached_by = "existing"

@@ -28,6 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -45,6 +46,7 @@ from node.host import MAX_CONNECTIONS, make_host, peer_of
 from node.ingest import ingest_decoded
 from node.links import Links, Wanted
 from node.metrics import Metrics
+from node.peer_gate import PeerGate
 from node.sync import SyncService, wall_clock_ms
 from protocol.errors import Reason, Rejected
 from protocol.event import SignedEvent, parse_event
@@ -109,6 +111,11 @@ class NodeConfig:
     #: How often the store is checked for events another process committed
     #: (a command run beside the node), to fold and gossip them (seconds).
     watch_interval_s: float = 1.0
+    #: The operator's list of peers to refuse (node/peer_gate.py), if any.
+    deny_file: Path | None = None
+    #: How often the gate is applied: refused peers' connections closed,
+    #: peers whose score fell below the ban threshold banned (seconds).
+    gate_interval_s: float = 0.5
 
 
 @dataclass
@@ -126,6 +133,11 @@ class Counters:
     sync_ended: int = 0
     api_stored: int = 0
     published: int = 0
+    #: Gossiped events dropped unread because their forwarder is refused.
+    gossip_refused: int = 0
+    #: Bans for misbehaviour, and connections closed by the gate.
+    bans: int = 0
+    gate_disconnects: int = 0
 
 
 class Node:
@@ -147,14 +159,19 @@ class Node:
         self.network_id = store.genesis.network_id
         self.host = make_host(key, max_connections=config.max_connections)
         self.peer_id = self.host.get_id()
+        self.gate = PeerGate(config.deny_file)
         self.sync = SyncService(
-            store, now_ms=now_ms, on_stored=self._stored_by_sync, on_misbehaviour=self._misbehaved
+            store,
+            now_ms=now_ms,
+            on_stored=self._stored_by_sync,
+            on_misbehaviour=self._misbehaved,
+            refused=self.gate.refused,
         )
         self.gossip = Gossip(self.host, config.gossip, self._judge) if config.relay else None
         if config.mdns:
             enable_mdns(self.host, self.network_id)
         self.discovery = Discovery(self.host, dht=config.dht) if config.dht or config.mdns else None
-        self.links = Links(self.host, self._connected)
+        self.links = Links(self.host, self._connected, self.gate.refused)
         #: The groups each wanted peer serves, to look it up by.
         self._groups_of: dict[ID, set[bytes]] = {}
         self._nursery: trio.Nursery | None = None
@@ -219,6 +236,7 @@ class Node:
             if self.config.sync:
                 nursery.start_soon(self._sync_loop)
             nursery.start_soon(self._watch_loop)
+            nursery.start_soon(self._gate_loop)
             logger.info(
                 "node running",
                 extra={"peer_id": str(self.peer_id), "addrs": self.addresses()},
@@ -258,6 +276,10 @@ class Node:
         return published.event
 
     async def _judge(self, data: bytes, forwarder: ID, topic: str) -> Verdict:
+        if self.gate.refused(forwarder) is not None:
+            # Banned or denied, and about to be disconnected: take nothing.
+            self.counters.gossip_refused += 1
+            return Verdict.IGNORE
         [(result, event)] = await ingest_decoded(
             self._store, [data], self.now_ms(), self.network_id
         )
@@ -310,6 +332,26 @@ class Node:
             for topic in self.position.relay_topics(event.kind, event.group, groups, arrived_on):
                 self.gossip.publish(topic, event.raw)
                 self.counters.published += 1
+
+    async def _gate_loop(self) -> None:
+        """Apply the gate: ban a peer whose gossip score fell below the ban
+        threshold (it forwarded invalid events, flooded a topic, or broke
+        sync sessions), and close the connections of every
+        refused peer (banned, or listed in the deny file)."""
+        threshold = self.config.gossip.ban_threshold
+        while True:
+            self.gate.refresh()
+            for peer in self.host.get_connected_peers():
+                if self.gate.refused(peer) is None and self.gossip is not None:
+                    score = self.gossip.score(peer)
+                    if score < threshold:
+                        self.gate.ban(peer, f"score {score:.0f} below {threshold:.0f}")
+                        self.counters.bans += 1
+                if self.gate.refused(peer) is not None:
+                    self.counters.gate_disconnects += 1
+                    with contextlib.suppress(Exception):
+                        await self.host.disconnect(peer)
+            await trio.sleep(self.config.gate_interval_s)
 
     def _misbehaved(self, peer: ID, reason: str) -> None:
         self.rejected_by_reason.update(reason.split(","))
@@ -697,6 +739,8 @@ class Node:
             "events": self.event_count,
             # Events refused entry, by reason code: a peer lying shows here.
             "rejected": dict(sorted(self.rejected_by_reason.items())),
+            # Whom the node refuses: the deny file's peers, and its bans.
+            "gate": self.gate.describe(),
             "counters": vars(self.counters)
             | {"publishes_dropped": 0 if gossip is None else gossip.dropped_publishes},
         }

@@ -129,7 +129,8 @@ class SyncService:
 
     ``on_stored`` hears of every event a session stored, whichever side
     started it, so that the node can gossip what is new and follow changes
-    of topology; ``on_misbehaviour`` of every session a peer broke.
+    of topology; ``on_misbehaviour`` of every session a peer broke; a peer
+    that ``refused`` names (node/peer_gate.py) gets no session.
     """
 
     def __init__(
@@ -139,8 +140,10 @@ class SyncService:
         now_ms: Callable[[], int] = wall_clock_ms,
         on_stored: OnStored = _nothing_stored,
         on_misbehaviour: OnMisbehaviour | None = None,
+        refused: Callable[[ID], str | None] = lambda _peer: None,
     ) -> None:
         self.store = store
+        self._refused = refused
         self.now_ms = now_ms
         self._on_stored = on_stored
         self._on_misbehaviour = on_misbehaviour
@@ -161,6 +164,11 @@ class SyncService:
         """Serve one session; never raises: a misbehaving peer loses its stream."""
         peer_id = stream.muxed_conn.peer_id
         peer = str(peer_id)
+        why = self._refused(peer_id)
+        if why is not None:
+            logger.info("sync: refused a session of %s: %s", peer, why)
+            await _reset(stream)
+            return
         if self._sessions[peer] >= SESSIONS_PER_PEER:
             logger.info("sync: refused a session of %s: too many at once", peer)
             await _reset(stream)
@@ -252,7 +260,7 @@ class SyncService:
             report.rounds = reconciler.rounds
             report.need, report.have = len(reconciler.need), len(reconciler.have)
             mark = _phase(report, "reconcile", started)
-            fetched = await self._fetch(channel, sorted(reconciler.need))
+            fetched = await self._fetch(channel, sorted(reconciler.need), peer)
             report.fetched = len(fetched)
             settled = await ingest_settling(
                 self.store, fetched, self.now_ms(), self.store.genesis.network_id
@@ -266,7 +274,7 @@ class SyncService:
                 missing = await self._missing_refs(held)
                 if not missing:
                     break
-                more = await self._fetch(channel, missing)
+                more = await self._fetch(channel, missing, peer)
                 if not more:
                     break
                 report.fetched += len(more)
@@ -296,20 +304,19 @@ class SyncService:
         report.bytes_sent, report.bytes_received = channel.sent, channel.received
         return report
 
-    async def _fetch(self, channel: _Channel, wanted: list[bytes]) -> list[bytes]:
+    async def _fetch(self, channel: _Channel, wanted: list[bytes], peer: ID) -> list[bytes]:
         """The events of ``wanted``, asked for in batches; what a peer sends
-        that was not asked for is dropped, and a peer that sends none of a
-        batch is not asked again."""
+        that was not asked for is dropped, what does not decode is dropped
+        and blamed (specs/network.md section 3: a malformed event served),
+        and a peer that sends none of a batch is not asked again."""
         fetched: list[bytes] = []
         pending = list(wanted)
         while pending:
             batch = pending[:MAX_GET]
             answer = await channel.ask(Frame(FrameType.GET, batch), FrameType.EVENTS)
-            got = {
-                event_id: raw
-                for event_id, raw in _by_id(answer.payload).items()
-                if event_id in set(batch)
-            }
+            decoded, malformed = _by_id(answer.payload)
+            self._blame(peer, malformed)
+            got = {event_id: raw for event_id, raw in decoded.items() if event_id in set(batch)}
             if not got:
                 break
             fetched.extend(got.values())
@@ -363,15 +370,17 @@ def _fit(raws: Sequence[bytes]) -> list[bytes]:
     return out
 
 
-def _by_id(raws: Sequence[bytes]) -> dict[bytes, bytes]:
-    """The events that decode, by id (the rest ingest would reject anyway)."""
+def _by_id(raws: Sequence[bytes]) -> tuple[dict[bytes, bytes], dict[str, int]]:
+    """The events that decode, by id, and the count of those that do not,
+    by reason code."""
     found: dict[bytes, bytes] = {}
+    malformed: dict[str, int] = defaultdict(int)
     for raw in raws:
         try:
             found[parse_event(raw).id] = raw
-        except Rejected:
-            continue
-    return found
+        except Rejected as exc:
+            malformed[exc.reason.value] += 1
+    return found, dict(malformed)
 
 
 async def _reset(stream: INetStream) -> None:

@@ -92,5 +92,6 @@ def test_keep_serves_until_ctrl_c(tmp_path: Path) -> None:
         finally:
             if process.poll() is None:
                 process.kill()
-    assert process.returncode == 0
-    assert not list(where.glob("nodes/*/node.json"))
+    progress_log = (tmp_path / "progress.log").read_text()[-3000:]
+    assert process.returncode == 0, progress_log
+    assert not list(where.glob("nodes/*/node.json")), progress_log

@@ -127,12 +127,24 @@ async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family)
                     await trio.sleep(0.05)
             forged = note(s.tick(), group=first, net=s.net, text="falso")
             tampered = forged.raw.replace(b"falso", b"FALSO")
-            for junk in (b"\xff\x00garbage", tampered):
-                rogue.publish(topic, junk)
+            # Each invalid event costs 10: the sixth puts it below -50.
+            junk = [tampered, *(b"\xff\x00garbage %d" % n for n in range(9))]
+            for data in junk:
+                rogue.publish(topic, data)
+            # Its score fell below the graylist threshold: banned, disconnected.
             with trio.fail_after(20):
-                while a.counters.gossip_rejected < 2:
+                while rogue_host.get_id() in a.host.get_connected_peers():
                     await trio.sleep(0.05)
-            assert a.gossip is not None and a.gossip.score(rogue_host.get_id()) < 0
+            assert a.gossip is not None and a.gossip.score(rogue_host.get_id()) < -50
+            assert a.counters.gossip_rejected >= 6
+            [ban] = a.status()["gate"]["banned"]
+            assert ban["peer"] == str(rogue_host.get_id()) and ban["reason"].startswith("score")
+            assert a.counters.bans == 1
+            # Coming back does not help: the gate closes its connection again.
+            await rogue_host.connect(info_from_p2p_addr(Multiaddr(a.addresses()[0])))
+            with trio.fail_after(20):
+                while rogue_host.get_id() in a.host.get_connected_peers():
+                    await trio.sleep(0.05)
             # Still carrying valid events, and never the invalid ones.
             valid = note(s.tick(), group=first, net=s.net, text="asamblea")
             await a.submit(valid.raw)
@@ -140,6 +152,42 @@ async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family)
             assert b.counters.gossip_rejected == 0 and root.counters.gossip_rejected == 0
             nursery.cancel_scope.cancel()
         await rogue_host.close()  # its sockets now, not at collection
+
+
+async def test_a_deny_file_cuts_a_peer_off_and_lets_it_back(tmp_path: Path) -> None:
+    """The operator lists a peer: its link is refused and its connection
+    closed, with no restart; unlisted, it is linked with again."""
+    s, tree, node_keys = small_tree()
+    first, second = tree.children[s.net]
+    deny = tmp_path / "deny"
+    async with AsyncExitStack() as stack:
+        root = await stack.enter_async_context(running(tmp_path, s, node_keys[s.net], CONFIG))
+        boot = NodeConfig(**{**vars(CONFIG), "bootstrap": tuple(root.addresses())})
+        gated = NodeConfig(**{**vars(boot), "deny_file": deny})
+        a = await stack.enter_async_context(running(tmp_path, s, node_keys[first], gated))
+        b = await stack.enter_async_context(running(tmp_path, s, node_keys[second], boot))
+        with trio.fail_after(20):
+            while b.peer_id not in a.links.connected():
+                await trio.sleep(0.05)
+        missing = f"{deny} does not exist (nobody is denied)"
+        assert a.status()["gate"]["deny_file_errors"] == [missing]
+        deny.write_text(f"# a hostile peer\n{b.peer_id}  # since today\nnot-a-peer-id\n")
+        with trio.fail_after(20):
+            while b.peer_id in a.host.get_connected_peers() or b.peer_id in b.links.connected():
+                await trio.sleep(0.05)
+        gate = a.status()["gate"]
+        assert gate["denied"] == [str(b.peer_id)]
+        assert gate["deny_file_errors"] == [f"{deny}:3: not a peer id: 'not-a-peer-id'"]
+        link = {entry["peer_id"]: entry for entry in a.links.describe()}[str(b.peer_id)]
+        assert link["state"] == "refused"
+        # Events still reach a, through the root.
+        later = note(s.tick(), group=second, net=s.net, text="por otro camino")
+        await b.submit(later.raw)
+        await wait_for([a], later)
+        deny.write_text("")
+        with trio.fail_after(30):
+            while b.peer_id not in a.links.connected():
+                await trio.sleep(0.05)
 
 
 async def test_events_committed_beside_a_running_node_are_gossiped(
