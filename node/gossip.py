@@ -103,11 +103,12 @@ class GossipConfig:
     publish_threshold: float = -50.0
     gossip_threshold: float = -25.0
     graylist_threshold: float = -80.0
-    #: Below this score the node bans the peer (node/peer_gate.py): six
-    #: invalid events, or a flood of eleven messages past the rate limit.
-    #: (Gossipsub prunes such a peer from its meshes before its score
-    #: reaches the graylist, so the ban comes first.)
-    ban_threshold: float = -50.0
+    #: Misbehaviour beyond which the node bans the peer (node/peer_gate.py,
+    #: ``Gossip.misbehaviour``): six invalid events, or a flood of eleven
+    #: messages past the rate limit, in a short while. (Gossipsub prunes
+    #: such a peer from its meshes before its score reaches the graylist,
+    #: so the ban comes first.)
+    ban_threshold: float = 50.0
 
 
 class Gossip:
@@ -200,6 +201,15 @@ class Gossip:
     def score(self, peer: ID) -> float:
         scorer = self.router.scorer
         return 0.0 if scorer is None else scorer.score(peer, sorted(self._subscriptions))
+
+    def misbehaviour(self, peer: ID) -> float:
+        """What ``peer`` did wrong, by the score's measure: the invalid
+        events it forwarded (penalized here) and its messages past the rate
+        limit (penalized by the router), decayed. Not the rest of the
+        score's penalties: a GRAFT too soon after a PRUNE, which an honest
+        node that restarts sends, must not get it banned."""
+        scorer = self.router.scorer
+        return 0.0 if scorer is None else scorer.behavior_penalty.get(peer, 0.0)
 
     def penalize(self, peer: ID, amount: float | None = None) -> None:
         if self.router.scorer is not None:

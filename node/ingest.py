@@ -109,11 +109,20 @@ async def ingest_decoded(
             for chunk in _chunks(raws, batch_size):
                 await to_commit.send(await _check(chunk, network_id))
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(check_stage)
-        async with checked:
-            async for batch in checked:
-                results.extend(await _commit(store, batch, now_ms))
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(check_stage)
+            async with checked:
+                async for batch in checked:
+                    results.extend(await _commit(store, batch, now_ms))
+    except BaseExceptionGroup as group:
+        # trio wraps even the nursery body's own error in a group; callers
+        # (the CLI, the registrar, the API) must meet the store's failure as
+        # the StorageError it is, with its clean message, not as a crash.
+        if len(group.exceptions) != 1:
+            raise
+        sole = group.exceptions[0]
+        raise sole from sole.__cause__
     return results
 
 

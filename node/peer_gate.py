@@ -5,7 +5,9 @@ A node serves people whom powerful actors would like to silence; some of
 its peers will be hostile. Gossipsub's score already ignores a peer that
 forwards invalid events or floods a topic, but an ignored peer still
 holds a connection, its streams and the node's attention. The gate turns
-a score below the ban threshold (node/gossip.py) into a ban: the connection is
+misbehaviour past the ban threshold (node/gossip.py: invalid events
+forwarded, messages past the rate limit; not the score's other
+penalties, which an honest node that restarts can earn) into a ban: the connection is
 closed, the peer is not dialled, and what it sends is not taken, for
 ``BAN_S`` seconds, doubled at each new ban of the same peer (a flooder
 that comes back comes back for less and less). The operator's deny file

@@ -62,9 +62,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Ids of events stored by the node itself, remembered until the watcher of
-#: the store's commits has passed them.
-OWN_IDS_KEPT = 100_000
 #: Sync sessions a node runs at once (each with a different peer).
 SYNC_SESSIONS_AT_ONCE = 4
 #: Kinds whose arrival can change whom a node links with or where it sits.
@@ -114,7 +111,7 @@ class NodeConfig:
     #: The operator's list of peers to refuse (node/peer_gate.py), if any.
     deny_file: Path | None = None
     #: How often the gate is applied: refused peers' connections closed,
-    #: peers whose score fell below the ban threshold banned (seconds).
+    #: peers whose misbehaviour passed the ban threshold banned (seconds).
     gate_interval_s: float = 0.5
 
 
@@ -193,10 +190,9 @@ class Node:
         self._sync_wanted: set[ID] = set()
         self._sync_requested = trio.Event()
         self._stopping = trio.Event()
-        #: The store's commit sequence read so far, and the ids this node
-        #: stored itself since (the rest were committed by another process).
+        #: The store's commit sequence read so far (storage's catch_up tells
+        #: what was committed beside the node since).
         self._seq = 0
-        self._own: dict[bytes, None] = {}
 
     @property
     def store(self) -> NetworkStore:
@@ -314,15 +310,12 @@ class Node:
         *,
         arrived_on: str | None,
         fresh_only: bool,
-        own: bool = True,
     ) -> None:
         self.event_count += len(events)
         oldest_fresh = self.now_ms() - self.config.fresh_ms
         groups = self._store.state.groups
         for event in events:
             self.events_by_kind[event.kind] += 1
-            if own:
-                self._own[event.id] = None
             if event.kind in TOPOLOGY_KINDS:
                 if event.kind == "peer.record":
                     self._note_peer_record(event)
@@ -334,7 +327,7 @@ class Node:
                 self.counters.published += 1
 
     async def _gate_loop(self) -> None:
-        """Apply the gate: ban a peer whose gossip score fell below the ban
+        """Apply the gate: ban a peer whose misbehaviour passed the ban
         threshold (it forwarded invalid events, flooded a topic, or broke
         sync sessions), and close the connections of every
         refused peer (banned, or listed in the deny file)."""
@@ -343,9 +336,9 @@ class Node:
             self.gate.refresh()
             for peer in self.host.get_connected_peers():
                 if self.gate.refused(peer) is None and self.gossip is not None:
-                    score = self.gossip.score(peer)
-                    if score < threshold:
-                        self.gate.ban(peer, f"score {score:.0f} below {threshold:.0f}")
+                    penalty = self.gossip.misbehaviour(peer)
+                    if penalty > threshold:
+                        self.gate.ban(peer, f"misbehaviour {penalty:.0f} over {threshold:.0f}")
                         self.counters.bans += 1
                 if self.gate.refused(peer) is not None:
                     self.counters.gate_disconnects += 1
@@ -522,18 +515,15 @@ class Node:
         """Fold and gossip what was committed beside the node since the last
         look: an act of ``ayllu propose``, ``ayllu vote``, ``ayllu event
         import`` on this data directory while the node runs."""
-        while rows := await self._store.catch_up(self._seq, MAX_LIMIT):
-            self._seq = rows[-1][0]
-            foreign = [parse_event(row.raw) for _, row in rows if row.id not in self._own]
-            for _, row in rows:
-                self._own.pop(row.id, None)
-            if foreign:
+        while True:
+            seq, rows = await self._store.catch_up(self._seq, MAX_LIMIT)
+            if seq == self._seq:
+                return
+            self._seq = seq
+            if rows:
+                foreign = [parse_event(row.raw) for row in rows]
                 logger.info("events committed beside the node", extra={"count": len(foreign)})
-                self._after_stored(foreign, arrived_on=None, fresh_only=False, own=False)
-        # Ids recorded as stored here but committed before the last look (a
-        # race with the look itself) are never seen again: keep few.
-        while len(self._own) > OWN_IDS_KEPT:
-            self._own.pop(next(iter(self._own)))
+                self._after_stored(foreign, arrived_on=None, fresh_only=False)
 
     # -- sync --
 

@@ -33,6 +33,7 @@ import trio
 from libp2p.abc import IHost, INetStream
 from libp2p.exceptions import BaseLibp2pError
 from libp2p.io.msgio import VarIntLengthMsgReadWriter
+from libp2p.io.utils import read_exactly
 from libp2p.peer.id import ID
 from libp2p.peer.peerstore import PeerStoreError
 
@@ -100,7 +101,10 @@ class _Channel:
         await self._io.write_msg(data)
 
     async def receive(self) -> Frame:
-        data = await self._io.read_msg()
+        length = await self._io.next_msg_len()
+        # A zero-length read of a libp2p stream waits for data rather than
+        # returning: an empty frame (no CBOR: ``truncated``) is read as such.
+        data = await read_exactly(self._io.read_write_closer, length) if length else b""
         self.received += len(data)
         return decode_frame(data)
 

@@ -77,24 +77,39 @@ class BundleReader:
     header: Header | None = None
     items_read: int = 0
     _buffer: bytearray = field(default_factory=bytearray)
+    #: The defect met after items this call gave: raised by every later call.
+    _defect: Rejected | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         """The items completed by ``data``. Rejected(bad_bundle) if the bytes
-        are not a bundle: then nothing after that point can be read."""
+        are not a bundle: then nothing after that point can be read. Items
+        completed before the defect are given first, and the defect raised
+        by the next call (``feed`` or ``finish``), so that what is read does
+        not depend on how the bytes were cut (specs/bundle.md)."""
+        if self._defect is not None:
+            raise self._defect
         self._buffer += data
         found: list[bytes] = []
-        while (item := self._next()) is not None:
-            if self.header is None:
-                self.header = _parse_header(item)
-                continue
-            self._check_item(item)
-            self.items_read += 1
-            found.append(item)
+        try:
+            while (item := self._next()) is not None:
+                if self.header is None:
+                    self.header = _parse_header(item)
+                    continue
+                self._check_item(item)
+                self.items_read += 1
+                found.append(item)
+        except Rejected as exc:
+            self._defect = exc
+            if not found:
+                raise
         return found
 
     def finish(self) -> str | None:
         """At the end of the input: what was missing, if anything (a bundle
-        cut short, or fewer items than its header says), else None."""
+        cut short, or fewer items than its header says), else None; or
+        Rejected(bad_bundle) for a defect met after the last items given."""
+        if self._defect is not None:
+            raise self._defect
         if self.header is None:
             return "no header: not a bundle, or cut short before its header"
         if self._buffer:

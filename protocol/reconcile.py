@@ -22,8 +22,9 @@ A message is canonical CBOR (specs/sync.md): ``[1, [[upper, mode, payload],
 starts where the one before it ended, the keys after the last range are
 settled, and null as an ``upper`` is past every key. ``upper`` is
 ``[ts, id]``, the exclusive end. Modes: 0 skip (nothing
-to say), 1 fingerprint (16 bytes), 2 id list (the sender's ids in the
-range, ascending).
+to say), 1 fingerprint (16 bytes), 2 id list (the responder's ids in the
+range, ascending; the initiator's carries none, since the responder
+answers with its own whatever it is sent and learns nothing).
 
 Everything here is pure: the keys come from a ``RangeSource`` the caller
 supplies (the store runs it on its own thread), so a session is a
@@ -282,8 +283,9 @@ class Reconciler:
             count, mine = source.summary(lower, item.upper)
             if mine == item.payload:
                 return [Range(item.upper, SKIP)]
-            return _split(source, lower, item.upper, count)
-        # An id list: the peer's ids in the range.
+            return _split(source, lower, item.upper, count, list_ids=not self.initiator)
+        # An id list: from the responder, its ids in the range; from the
+        # initiator, a request for ours (empty: we would not read it).
         if self.initiator:
             mine_ids = [key_id for _, key_id in source.keys(lower, item.upper)]
             theirs = set(item.payload)
@@ -302,12 +304,20 @@ class Reconciler:
         return [Range(bound, ID_LIST, first), _fingerprint(source, bound, item.upper)]
 
 
-def _split(source: RangeSource, lower: Key, upper: Bound, count: int) -> list[Range]:
-    """Answer a differing range: its ids if few, else ``BUCKETS``
-    fingerprints over runs of about equal counts of our keys, each cut at
-    the shortest bound between the runs."""
+def _split(
+    source: RangeSource, lower: Key, upper: Bound, count: int, *, list_ids: bool
+) -> list[Range]:
+    """Answer a differing range: an id list if we hold few keys there, else
+    ``BUCKETS`` fingerprints over runs of about equal counts of our keys,
+    each cut at the shortest bound between the runs.
+
+    The list holds our ids if ``list_ids`` (the responder); the initiator's
+    holds none: the responder answers any id list with all of its own, and
+    only the initiator compares, so the initiator's ids would cross the wire
+    for nothing (with differences spread at random, about a fifth of the
+    reconciliation's bytes)."""
     if count <= ID_LIST_THRESHOLD:
-        keys = source.keys(lower, upper)
+        keys = source.keys(lower, upper) if list_ids else []
         return [Range(upper, ID_LIST, sorted(key_id for _, key_id in keys))]
     runs = source.buckets(lower, upper, -(-count // BUCKETS))
     out: list[Range] = []

@@ -64,6 +64,10 @@ class NetworkStore:
         #: batch's standing check, commit and fold must not interleave with
         #: another's.
         self._ingesting = trio.Lock()
+        #: Ids this object committed and ``catch_up`` has not passed yet: a
+        #: commit is either this object's or another process's, and only
+        #: the commit itself, under the lock, can tell which.
+        self._committed_here: set[bytes] = set()
 
     @classmethod
     async def load(cls, events: EventStore, genesis: Genesis) -> NetworkStore:
@@ -98,16 +102,19 @@ class NetworkStore:
         async with self._ingesting:
             return await self._ingest(list(events), now_ms)
 
-    async def catch_up(self, after_seq: int, limit: int) -> list[tuple[int, StoredEvent]]:
-        """Fold what the store committed after ``after_seq`` (including what
-        another process, a command run beside the node, committed) and
-        return it in commit order. Folding is idempotent, so events this
-        object ingested itself are returned without effect; holding the
-        ingest lock, no batch of its own is half done meanwhile."""
+    async def catch_up(self, after_seq: int, limit: int) -> tuple[int, list[StoredEvent]]:
+        """What the store committed after ``after_seq`` that this object did
+        not (another process did: a command run beside the node), folded,
+        in commit order; and the last commit sequence read (``after_seq``
+        if there was nothing). Holding the ingest lock, no batch of this
+        object's is half done meanwhile, so every commit is known as its
+        own or not."""
         async with self._ingesting:
             rows = await self.events.committed_after(after_seq, limit)
-            self.governance.add(parse_event(row.raw) for _, row in rows)
-            return rows
+            foreign = [row for _, row in rows if row.id not in self._committed_here]
+            self._committed_here.difference_update(row.id for _, row in rows)
+            self.governance.add(parse_event(row.raw) for row in foreign)
+            return (rows[-1][0] if rows else after_seq), foreign
 
     async def _ingest(self, batch: list[SignedEvent], now_ms: int) -> list[IngestResult]:
         standing = await self._check_standing(batch, now_ms)
@@ -119,6 +126,7 @@ class NetworkStore:
             for event, result in zip(batch, results, strict=True)
             if result.status is IngestStatus.ACCEPTED
         ]
+        self._committed_here.update(event.id for event in accepted)
         outcomes = self.governance.add(accepted)
         reported: list[IngestResult] = []
         for result in results:

@@ -47,6 +47,7 @@ import builtins
 import contextlib
 import os
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -549,17 +550,24 @@ def _create(
     opslimit: int,
     memlimit: int,
 ) -> None:
-    """Create, configure, migrate and initialize the vault; on a worker thread."""
+    """Create, configure, migrate and initialize the vault; on a worker thread.
+
+    The vault is built in a file of its own beside ``path`` (mode 0600 from
+    the start, its name unique to this attempt), written back from its WAL
+    and fsynced, and only then linked to ``path``, which fails if anything
+    is there. So a vault appears whole or not at all, even to a process
+    killed half way or a power cut: built in place, such a death left a file
+    that was not yet a vault, which every later registration refused. A
+    killed attempt leaves at most its hidden ``.NAME.*.creating`` file.
+    """
+    if os.path.lexists(path):
+        raise VaultError(f"{path} already exists: a vault is never overwritten")
+    directory, name = os.path.split(os.path.abspath(path))
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise VaultError(f"{path} already exists: a vault is never overwritten") from None
+        fd, staging = tempfile.mkstemp(prefix=f".{name}.", suffix=".creating", dir=directory)
     except OSError as exc:
         raise VaultError(f"cannot create {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    os.close(fd)
     db: sqlite3.Connection | None = None
     try:
         if isinstance(secret, Passphrase):
@@ -570,7 +578,7 @@ def _create(
             meta = (_KDF_KEY_FILE, None, None, None)
         check_box = nacl.secret.SecretBox(key).encrypt(KEY_CHECK, check_nonce).ciphertext
         db = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            staging, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         _configure(db)
         migrate(db, VAULT_MIGRATIONS)
@@ -584,17 +592,51 @@ def _create(
             )
 
         in_transaction(db, initialize)
+        (busy, _, _) = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StorageError(f"cannot create the vault {path}: its WAL was not written back")
         db.close()
         db = None
+        _fsync(staging)
+        _link_new(staging, path)
+        _fsync(directory)
     except BaseException as exc:
         if db is not None:
             db.close()
-        for leftover in (path, path + "-wal", path + "-shm", path + "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, sqlite3.Error | OSError):
             raise StorageError(f"cannot create the vault {path}: {exc}") from exc
         raise
+    finally:
+        for leftover in (staging, staging + "-wal", staging + "-shm", staging + "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def _link_new(staging: str, path: str) -> None:
+    """Give the built vault its name, never over an existing file."""
+    try:
+        os.link(staging, path)
+        return
+    except FileExistsError:
+        raise VaultError(f"{path} already exists: a vault is never overwritten") from None
+    except OSError:
+        pass
+    # A file system without hard links (FAT): rename, once the name is seen
+    # free; only another creator of this very vault could slip in between.
+    if os.path.lexists(path):
+        raise VaultError(f"{path} already exists: a vault is never overwritten")
+    try:
+        os.rename(staging, path)
+    except OSError as exc:
+        raise VaultError(f"cannot create {path}: {exc.strerror}") from None
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _open(path: str, secret: VaultSecret) -> tuple[sqlite3.Connection, bytes]:

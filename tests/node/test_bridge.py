@@ -100,6 +100,27 @@ async def test_a_tampered_or_cut_bundle_gives_what_is_intact(tmp_path: Path) -> 
             assert done.counts == {"accepted": 5} and "cut short" in (done.problem or "")
 
 
+async def test_a_stray_byte_costs_only_what_follows_it(tmp_path: Path) -> None:
+    """A byte that is no item, after the third note: the notes before it
+    are imported though they share a read chunk with it, the rest is not
+    read, and the import says why (found by the fuzz scenario)."""
+    s, core, west, _ = islands()
+    async with (
+        open_network_store(tmp_path / "west.sqlite3", s.genesis) as w,
+        open_network_store(tmp_path / "east.sqlite3", s.genesis) as e,
+    ):
+        await w.ingest([*core, *west], s.now)
+        await e.ingest(core, s.now)
+        path = tmp_path / "west.bundle"
+        await bridge.export(w, path, now_ms=s.now, have=await _ids(e))
+        data = path.read_bytes()
+        at = data.index(west[3].raw) - 3  # the item's head: 0x59 and two length bytes
+        (tmp_path / "stray.bundle").write_bytes(data[:at] + b"\x00" + data[at:])
+        done = await bridge.import_bundle(e, tmp_path / "stray.bundle", now_ms=s.now)
+        assert done.counts == {"accepted": 3} and "byte string" in (done.problem or "")
+        assert await e.events.has([n.id for n in west]) == {n.id for n in west[:3]}
+
+
 async def test_a_bundle_of_another_network_is_refused(tmp_path: Path) -> None:
     s, core, west, _ = islands()
     other = Scenario(root_level=2)

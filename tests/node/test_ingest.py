@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,15 @@ from event_factory import BOB, NET, NOW_MS, note
 
 from node.ingest import ingest_raw
 from protocol.errors import Reason
-from storage import EventStore, IngestStatus, MemoryEventStore, open_sqlite_store
+from protocol.event import SignedEvent
+from storage import (
+    EventStore,
+    IngestResult,
+    IngestStatus,
+    MemoryEventStore,
+    StorageError,
+    open_sqlite_store,
+)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -83,3 +91,23 @@ async def test_events_of_another_network_are_refused_before_their_signature(
     assert (await ingest_raw(store, [stranger.raw], NOW_MS, other_net))[0].status is (
         IngestStatus.ACCEPTED
     )
+
+
+async def test_a_store_failure_reaches_the_caller_as_the_stores_own_error() -> None:
+    # Found by tests/helpers/faults_storage.py (storage_faults): trio wraps
+    # what the pipeline's nursery body raises in an ExceptionGroup, so a
+    # failing disk crashed `ayllu event import` and `ayllu member register`
+    # with a traceback instead of their clean StorageError message.
+    class FailingStore:
+        def __init__(self) -> None:
+            self.batches = 0
+
+        async def ingest(self, events: Sequence[SignedEvent], now_ms: int) -> list[IngestResult]:
+            self.batches += 1
+            if self.batches == 2:  # the next batch is being checked meanwhile
+                raise StorageError("disk full")
+            return [IngestResult(event.id, IngestStatus.ACCEPTED) for event in events]
+
+    events = [note(NOW_MS - 100 + i, text=str(i)).raw for i in range(9)]
+    with pytest.raises(StorageError, match="disk full"):
+        await ingest_raw(FailingStore(), events, NOW_MS, NET, batch_size=3)

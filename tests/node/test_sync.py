@@ -179,6 +179,29 @@ async def test_a_scoped_session_reconciles_its_groups_events_only(tmp_path: Path
             await channel.read_msg()  # the session is cut off
 
 
+async def test_an_empty_frame_ends_the_session_at_once(tmp_path: Path) -> None:
+    """A frame of length 0 is no CBOR (``truncated``): the session is reset
+    and the peer blamed, rather than left waiting for bytes that a
+    zero-length read never returns (found by the fuzz scenario)."""
+    s, events = story()
+    blamed: list[tuple[str, str]] = []
+    async with (
+        node(tmp_path, "a", s, events[:3]) as (host_a, store_a, _),
+        node(tmp_path, "b", s, events[:3]) as (host_b, _, _),
+    ):
+        answering = SyncService(
+            store_a, now_ms=lambda: s.now, on_misbehaviour=lambda p, r: blamed.append((str(p), r))
+        )
+        answering.attach(host_a)
+        await connect(host_b, host_a)
+        stream = await host_b.new_stream(host_a.get_id(), [PROTOCOL_ID])
+        channel = VarIntLengthMsgReadWriter(stream, 1 << 20)
+        await channel.write_msg(b"")
+        with pytest.raises((StreamReset, StreamEOF, EOFError)), trio.fail_after(5):
+            await channel.read_msg()
+        assert blamed == [(str(host_b.get_id()), "truncated")]
+
+
 class _Forger(SyncService):
     """A bootstrap peer that lies: it serves one event with a forged
     signature (same id: the id covers the unsigned event only)."""
@@ -218,3 +241,41 @@ async def test_a_lying_bootstrap_is_caught_and_routed_around(tmp_path: Path) -> 
         assert blamed == [(str(host_l.get_id()), "bad_signature")]
         await sync_a.sync_with(host_a, host_h.get_id())
         assert await store_a.events.has([forged.id, hidden.id]) == {forged.id, hidden.id}
+
+
+class _Garbler(SyncService):
+    """A peer that answers a ``get`` with bytes that are no event: the
+    event asked for, cut short by a byte."""
+
+    def __init__(self, store: NetworkStore, victim: SignedEvent, now_ms: int) -> None:
+        super().__init__(store, now_ms=lambda: now_ms)
+        self.victim = victim
+
+    async def _events(self, ids: list[bytes]) -> list[bytes]:
+        raws = await super()._events(ids)
+        return [raw[:-1] if raw == self.victim.raw else raw for raw in raws]
+
+
+async def test_a_peer_serving_malformed_events_is_blamed(tmp_path: Path) -> None:
+    """Bytes that never decode, served for an event asked for, are dropped
+    and blamed like any invalid event served (specs/network.md section 3);
+    what the peer served well is taken."""
+    s, events = story()
+    core = [e for e in events if e.kind != "note"]
+    chats = [e for e in events if e.kind == "note" and not e.refs]
+    garbled, fine = chats[0], chats[1]
+    blamed: list[tuple[str, str]] = []
+    async with (
+        node(tmp_path, "a", s, core) as (host_a, store_a, _),
+        node(tmp_path, "garbler", s, [*core, garbled, fine]) as (host_g, store_g, _),
+    ):
+        _Garbler(store_g, garbled, s.now).attach(host_g)
+        sync_a = SyncService(
+            store_a, now_ms=lambda: s.now, on_misbehaviour=lambda p, r: blamed.append((str(p), r))
+        )
+        await connect(host_a, host_g)
+        report = await sync_a.sync_with(host_a, host_g.get_id())
+        assert report.fetched == 1
+        assert await store_a.events.has([garbled.id, fine.id]) == {fine.id}
+        # Blamed each time it served them (asked again for what it garbled).
+        assert blamed and set(blamed) == {(str(host_g.get_id()), "truncated")}

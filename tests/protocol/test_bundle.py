@@ -71,3 +71,32 @@ def test_fewer_items_than_the_header_says() -> None:
     header = Header(EVENTS_FORMAT, NET, 5, 3, (), None)
     reader, items = read(b"".join(write_bundle(header, EVENTS[:2])))
     assert items == EVENTS[:2] and "3 items" in (reader.finish() or "")
+
+
+def _with_defect(after: int) -> bytes:
+    """BUNDLE with a stray byte (an item that is no byte string) after its
+    ``after``-th event."""
+    header = len(encode_item(cbor.encode(HEADER.to_map(), max_size=4096)))
+    at = header + sum(len(encode_item(e)) for e in EVENTS[:after])
+    return BUNDLE[:at] + b"\x00" + BUNDLE[at:]
+
+
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(0, len(BUNDLE)), max_size=8))
+def test_a_defect_costs_only_what_follows_it_whatever_the_pieces(cuts: list[int]) -> None:
+    """The events before a defect are read whether they come in the same
+    piece as the defect or not (specs/bundle.md: a tampered bundle loses
+    nothing that is intact); the defect is refused by the next call, and by
+    every call after it. Found by the fuzz scenario (faults_fuzz.py)."""
+    data = _with_defect(6)
+    reader = BundleReader()
+    items: list[bytes] = []
+    start = 0
+    with pytest.raises(Rejected) as caught:
+        for cut in [*sorted(cuts), len(data)]:
+            items.extend(reader.feed(data[start:cut]))
+            start = cut
+        reader.finish()
+    assert caught.value.reason is Reason.BAD_BUNDLE and items == EVENTS[:6]
+    with pytest.raises(Rejected):
+        reader.feed(b"")

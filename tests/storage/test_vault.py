@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import signal
 import sqlite3
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
+from node.loopback import child_env
 from protocol.uniqueness import InvalidNationalId, normalize_national_id, uniqueness_tag
 from storage.interface import StorageError
 from storage.vault import (
@@ -174,6 +177,55 @@ async def test_failed_create_leaves_nothing(path: Path) -> None:
     with pytest.raises(VaultError, match="cannot derive"):
         await create_vault(path, PASSPHRASE, opslimit=1, memlimit=1024)
     assert list(path.parent.iterdir()) == []
+
+
+#: Creates a vault, SIGKILLing itself right after its k-th SQL statement.
+_DYING_CREATION = """
+import os, signal, sqlite3, sys, trio
+from storage.vault import VaultKey, create_vault
+k, done = int(sys.argv[2]), 0
+class Dying(sqlite3.Connection):
+    def execute(self, *args):
+        global done
+        cursor = super().execute(*args)
+        done += 1
+        if done == k:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return cursor
+connect = sqlite3.connect
+sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=Dying, **kwargs)
+trio.run(create_vault, sys.argv[1], VaultKey(bytes(32)))
+"""
+
+
+async def test_a_creation_killed_at_any_statement_leaves_no_vault_behind(path: Path) -> None:
+    # Found by the crash-safety work (tests/helpers/faults_storage.py): built
+    # in place, a vault whose creation was killed stayed a file that was not
+    # yet a vault, and every later registration failed on it ("not an ayllu
+    # vault"). Built beside it and linked when whole, it is there or not.
+    key = VaultKey(bytes(32))
+    k = 0
+    while True:
+        k += 1
+        done = await trio.run_process(
+            [sys.executable, "-c", _DYING_CREATION, str(path), str(k)],
+            env=child_env(),
+            check=False,
+        )
+        if done.returncode == 0:
+            break  # the creation has fewer statements than k
+        assert done.returncode == -signal.SIGKILL
+        assert not path.exists(), k
+        await create_vault(path, key)  # so creating it again works
+        async with open_vault(path, key) as vault:
+            assert await vault.count() == 0
+        for created in path.parent.glob(path.name + "*"):
+            created.unlink()
+    assert k > 10
+    # Besides the vault the last run created whole, the killed attempts left
+    # only their own hidden files (and SQLite's beside them).
+    left = {p.name for p in path.parent.iterdir() if ".creating" not in p.name}
+    assert left == {path.name}
 
 
 async def test_open_never_creates(path: Path) -> None:
