@@ -320,6 +320,13 @@ class Node:
                 if event.kind == "peer.record":
                     self._note_peer_record(event)
                 self._topology_stale.set()
+            elif (
+                event.kind == "result.count"
+                and self.scope is not None
+                and event.group not in self.scope
+                and event.group in self._contested()
+            ):
+                self._topology_stale.set()
             if self.gossip is None or (fresh_only and event.ts < oldest_fresh):
                 continue
             for topic in self.position.relay_topics(event.kind, event.group, groups, arrived_on):
@@ -376,6 +383,15 @@ class Node:
             return
         await self.publish("peer.record", {"addrs": addrs[:16]})
 
+    def _contested(self) -> set[bytes]:
+        """Groups whose counter signed two different results of a ballot.
+        A node that holds the group's votes recounts and applies the true
+        one; a node that does not applies the first and cannot tell, and
+        the ballot may never stand there. So their events (the votes) come
+        into this node's sync scope (specs/network.md section 5)."""
+        evidence = self._store.state.ballots.evidence
+        return {found.group for found in evidence if found.kind == "equivocation"}
+
     async def _topology_loop(self) -> None:
         while True:
             await self._topology_stale.wait()
@@ -387,7 +403,8 @@ class Node:
         groups = self._store.state.groups
         served = groups.served_by(self.public_key)
         self.position = Position.of(self.network_id, groups, served)
-        self.scope = sync_scope(groups, served, MAX_SCOPE)
+        scope = sync_scope(groups, served, MAX_SCOPE)
+        self.scope = None if scope is None else sorted({*scope, *self._contested()})
         if self.gossip is not None:
             await self.gossip.join(set(self.position.topics))
         wanted: dict[ID, Wanted] = {}

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import trio
+from ballot_factory import cast, count_result, freeze_ring, open_ballot
 from event_factory import note, signing_key
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from multiaddr import Multiaddr
 from nacl.signing import SigningKey
-from network_factory import Scenario, Tree
+from network_factory import Scenario, Tree, build_tree
 from node_factory import LOOPBACK, running, small_tree, store_path, wait_for
 
 from node.gossip import Gossip, GossipConfig, Verdict
@@ -264,3 +265,41 @@ async def test_events_stored_by_sync_are_not_taken_for_commits_beside_the_node(
         await trio.sleep(0.5)
         assert root.event_count == await root.store.events.count()
         assert root.counters.published - published < 100  # peer records, by gossip
+
+
+async def test_a_node_fetches_the_votes_of_a_group_whose_counter_equivocated(
+    tmp_path: Path,
+) -> None:
+    """A base group's counter signs two different counts, and a node that
+    does not sync that group holds both but none of its votes: it cannot
+    tell which is true, so the group comes into its sync scope (its votes
+    will come, and it will recount); its other cousins do not."""
+    s = Scenario(root_level=3)
+    tree = build_tree(s, fanout=2, size=3)
+    node_keys = {group: signing_key(f"node {group.hex()}") for group in tree.levels}
+    for group, key in node_keys.items():
+        s.name_nodes(tree.actors[group], group, [bytes(key.verify_key)])
+    net = s.net
+    near, far = tree.children[net]
+    mine, liar, other = tree.children[near][0], *tree.children[far]
+    proposal = s.propose(tree.members[mine][0], net)
+    bases = tree.at_level(1)
+    for base in bases[:3]:
+        s.support(tree.members[base][0], proposal)
+    ballot = open_ballot(s, s.founder, net, counting_level=1, proposal=proposal.id)
+    keys = [bytes(k.verify_key) for k in tree.members[liar]]
+    ring = freeze_ring(s, tree.actors[liar], ballot, liar, keys)
+    s.now = ballot.event.body["opens"]
+    votes = [cast(s, ring, person, [0]) for person in tree.members[liar]]
+    s.now = ballot.event.body["closes"] + 1
+    actor = tree.actors[liar]
+    count_result(s, actor, ballot, ring, votes, counts=[0, 3], ts=s.now)
+    count_result(s, actor, ballot, ring, votes, ts=s.now + 1000)
+    key = node_keys[mine]
+    async with open_network_store(store_path(tmp_path, key), s.genesis) as store:
+        await store.ingest([e for e in s.events if e.kind != "vote"], s.now)
+        assert [e.kind for e in store.state.ballots.evidence] == ["equivocation"]
+    async with running(tmp_path, s, key, CONFIG, with_events=False) as node:
+        assert node.scope is not None
+        assert liar in node.scope and other not in node.scope
+        assert node.status()["sync_scope"] == sorted(g.hex() for g in node.scope)
