@@ -291,6 +291,11 @@ class Node:
             self.counters.gossip_ignored += 1
             self._want_sync(forwarder)
             return Verdict.IGNORE
+        if result.reason is Reason.TS_IN_FUTURE:
+            # Our clock may be the one behind: no fault of the forwarder's
+            # (specs/events.md section 6), and the event will do later.
+            self.counters.gossip_ignored += 1
+            return Verdict.IGNORE
         self.counters.gossip_rejected += 1
         if result.reason is not None:
             self.rejected_by_reason[result.reason.value] += 1

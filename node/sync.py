@@ -330,7 +330,10 @@ class SyncService:
     def _blame(self, peer: ID, rejected: dict[str, int]) -> None:
         """A peer that sent events the ingest rejected (forged, malformed, of
         another network) misbehaved; refused ones are honest (the state
-        judged them, and stores them)."""
+        judged them, and stores them), and so is one whose events are
+        stamped ahead of our clock, which may be the one behind (specs/
+        events.md section 6: ignored, not held against anyone)."""
+        rejected = {reason: n for reason, n in rejected.items() if reason != "ts_in_future"}
         if rejected and self._on_misbehaviour is not None:
             logger.info("sync: %s sent rejected events: %s", peer, rejected)
             self._on_misbehaviour(peer, ",".join(sorted(rejected)))

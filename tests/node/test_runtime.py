@@ -157,6 +157,20 @@ async def test_invalid_gossip_is_dropped_and_costs_its_forwarder(family: Family)
         await rogue_host.close()  # its sockets now, not at collection
 
 
+async def test_an_event_from_the_future_is_ignored_not_held_against_its_forwarder(
+    family: Family,
+) -> None:
+    """Gossip stamped an hour ahead of the node's clock: not taken, not
+    relayed, and no score lost by the forwarder, whose clock may be the
+    right one (specs/network.md section 4.3)."""
+    s, a, b = family.scenario, family.a, family.b
+    ahead = note(a.now_ms() + 3_600_000, group=family.groups[0], net=s.net, text="mañana")
+    topic = family_topic(s.net, s.net)
+    assert await a._judge(ahead.raw, b.peer_id, topic) is Verdict.IGNORE
+    assert a.gossip is not None and a.gossip.misbehaviour(b.peer_id) == 0
+    assert not await a.store.events.has([ahead.id])
+
+
 async def test_a_deny_file_cuts_a_peer_off_and_lets_it_back(tmp_path: Path) -> None:
     """The operator lists a peer: its link is refused and its connection
     closed, with no restart; unlisted, it is linked with again."""

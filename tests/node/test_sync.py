@@ -279,3 +279,28 @@ async def test_a_peer_serving_malformed_events_is_blamed(tmp_path: Path) -> None
         assert await store_a.events.has([garbled.id, fine.id]) == {fine.id}
         # Blamed each time it served them (asked again for what it garbled).
         assert blamed and set(blamed) == {(str(host_g.get_id()), "truncated")}
+
+
+async def test_a_peer_whose_clock_is_ahead_is_not_blamed(tmp_path: Path) -> None:
+    """An event stamped an hour ahead of our clock is not taken, and not
+    held against the peer that serves it: the clock behind may be ours
+    (specs/events.md section 6, specs/network.md section 4.3)."""
+    s, events = story()
+    hour = 3_600_000
+    blamed: list[tuple[str, str]] = []
+    ahead = note(s.now + hour, group=s.net, net=s.net, text="mañana")
+    async with (
+        node(tmp_path, "a", s, events) as (host_a, store_a, _),
+        node(tmp_path, "b", s, events) as (host_b, store_b, _),
+    ):
+        [stored] = await store_b.ingest([ahead], s.now + hour)
+        assert stored.status is IngestStatus.ACCEPTED
+        SyncService(store_b, now_ms=lambda: s.now + hour).attach(host_b)
+        sync_a = SyncService(
+            store_a, now_ms=lambda: s.now, on_misbehaviour=lambda p, r: blamed.append((str(p), r))
+        )
+        await connect(host_a, host_b)
+        report = await sync_a.sync_with(host_a, host_b.get_id())
+        assert report.outcomes.get("rejected") == 1
+        assert not await store_a.events.has([ahead.id])
+        assert blamed == []
