@@ -40,12 +40,14 @@ def outcomes(
             check_standing(event, held, genesis.registrars)
             if event.kind == "vote":
                 ring = held.get(event.event.body["ring"])
-                usable = ring is not None and ring.kind == "ballot.ring"
-                check_vote(event, ring, prepare_ring(ring) if usable else None)
+                prepared = prepare_ring(ring) if ring and ring.kind == "ballot.ring" else None
+                check_vote(event, ring, prepared)
             if event.kind == "report":
                 ring = held.get(event.event.body["ring"])
-                usable = ring is not None and ring.kind == "report.ring"
-                check_report(event, ring, prepare_report_ring(ring, event) if usable else None)
+                ready = None
+                if ring is not None and ring.kind == "report.ring":
+                    ready = prepare_report_ring(ring, event)
+                check_report(event, ring, ready)
         except Rejected as exc:
             decided[event.id] = f"rejected {exc.reason.value}"
             del held[event.id]
