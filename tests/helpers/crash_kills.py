@@ -106,8 +106,13 @@ class CrashFigures:
 
 
 def _stored_ids(path: Path) -> set[bytes]:
+    """The ids stored; none if the kill came before the store's schema was
+    committed (the next process to open it creates the schema then)."""
     db = plain_connect(str(path))
     try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        if "events" not in tables:
+            return set()
         return {row[0] for row in db.execute("SELECT id FROM events")}
     finally:
         db.close()
