@@ -52,8 +52,11 @@ def test_equivocating_counters_are_caught_by_every_node_that_syncs_them() -> Non
     for what in ("count", "sum"):
         assert figures[what]["evidence_at_syncing"] == figures[what]["syncing_nodes"] >= 4
     # The false count reached a node that cannot recount it: it applied the
-    # lie, sorted first, and holds the true count as the second of two.
+    # lie, sorted first, and holds the true count as the second of two;
+    # the evidence widened its sync scope, it fetched the votes, and every
+    # node ends up applying the true count.
     assert "equivocation" in figures["count"]["kinds"], figures
+    assert figures["true_count_applied"] == figures["nodes"], figures
     assert figures["sum"]["kinds"].keys() == {"bad_sum"}
     assert figures["submitted"] == {
         "false_count": "accepted",
