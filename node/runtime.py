@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
-from libp2p.exceptions import BaseLibp2pError
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.peer.peerstore import PeerStoreError
@@ -47,8 +46,8 @@ from node.ingest import ingest_decoded
 from node.links import Links, Wanted
 from node.metrics import Metrics
 from node.peer_gate import PeerGate
-from node.sync import SyncService, wall_clock_ms
-from protocol.errors import Reason, Rejected
+from node.sync import SESSION_ERRORS, SyncService, wall_clock_ms
+from protocol.errors import Reason
 from protocol.event import SignedEvent, parse_event
 from protocol.sync_frames import MAX_SCOPE
 from protocol.topics import Position, neighbour_groups, sync_scope
@@ -627,14 +626,7 @@ class Node:
         try:
             with trio.fail_after(self.config.sync_timeout_s):
                 report = await self.sync.sync_with(self.host, peer, self.scope)
-        except (
-            BaseLibp2pError,
-            Rejected,
-            OSError,
-            trio.TooSlowError,
-            trio.BrokenResourceError,
-            EOFError,
-        ) as exc:
+        except SESSION_ERRORS as exc:
             self.counters.sync_failures += 1
             logger.info(
                 "sync failed", extra={"peer": str(peer), "error": f"{type(exc).__name__}: {exc}"}

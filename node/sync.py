@@ -122,6 +122,17 @@ class _Channel:
 OnStored = Callable[[list[SignedEvent], ID], Awaitable[None]]
 #: Told of a peer that broke the protocol.
 OnMisbehaviour = Callable[[ID, str], None]
+#: What a session ``sync_with`` started can end with, short of a bug: the
+#: connection failed, the peer broke the protocol (Rejected), or the
+#: caller's deadline passed. The node logs it and tries again later.
+SESSION_ERRORS: tuple[type[BaseException], ...] = (
+    BaseLibp2pError,
+    Rejected,
+    OSError,
+    trio.TooSlowError,
+    trio.BrokenResourceError,
+    EOFError,
+)
 
 
 async def _nothing_stored(events: list[SignedEvent], peer: ID) -> None:

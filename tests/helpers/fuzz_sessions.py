@@ -23,29 +23,18 @@ from forgery_world import World
 from fuzz_strategies import CBOR_VALUES, UNENCODABLE, mutated, reshaped
 from hypothesis import strategies as st
 from libp2p.abc import INetStream
-from libp2p.exceptions import BaseLibp2pError
 from libp2p.peer.id import ID
 from libp2p.utils import encode_uvarint
 from memory_stream import Tamper, framed, host_for, pipe, unframed
 from sync_liars import planted_store
 from vector_corpus import Corpus
 
-from node.sync import SyncReport, SyncService
-from protocol.errors import Rejected
+from node.sync import SESSION_ERRORS, SyncReport, SyncService
 from protocol.event import SignedEvent
 from protocol.state import Governance
 from protocol.sync_frames import Frame, FrameType, encode_frame
 from storage.state import NetworkStore
 
-#: What node/runtime.py catches around a sync session it started.
-SESSION_ERRORS = (
-    BaseLibp2pError,
-    Rejected,
-    OSError,
-    trio.TooSlowError,
-    trio.BrokenResourceError,
-    EOFError,
-)
 SESSION_DEADLINE_S = 10.0
 
 
